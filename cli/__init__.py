@@ -1,0 +1,1 @@
+"""The `sdae` command: a thin click shell over the `sdae` library."""

@@ -1,0 +1,195 @@
+"""`sdae`: parse options, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+
+import click
+
+import sdae
+from cli.progress import Reporter
+from sdae.errors import Interrupted, SDAEError, UsageError
+from sdae.run import DataOptions, RunConfig
+from sdae.train import LOSSES, OPTIMIZERS, TrainOptions
+
+DEFAULTS = RunConfig()
+DEFAULT_TRAIN = TrainOptions()
+_state = {"debug": False}
+
+
+def parse_layers(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--layers {text!r}: sizes must be whole numbers separated by commas, e.g. 256,128,64") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise UsageError(f"--layers {text!r}: give at least one hidden size, all positive, e.g. 256,128,64")
+    return sizes
+
+
+def training_options(f):
+    """The optimizer options shared by pretrain and finetune."""
+    options = [
+        click.option("--batch-size", type=int, default=DEFAULT_TRAIN.batch_size, show_default=True, help="Examples per batch."),
+        click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULT_TRAIN.optimizer, show_default=True),
+        click.option("--lr", type=float, default=DEFAULT_TRAIN.lr, show_default=True, help="Learning rate."),
+        click.option("--momentum", type=float, default=DEFAULT_TRAIN.momentum, show_default=True, help="SGD momentum."),
+        click.option("--weight-decay", type=float, default=DEFAULT_TRAIN.weight_decay, show_default=True),
+        click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_TRAIN.loss, show_default=True,
+                     help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes."),
+        click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
+        click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
+        click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint."),
+        click.option("--overwrite", is_flag=True, help="Replace what this command wrote before (only sdae's own files)."),
+        click.option("--quiet", is_flag=True, help="No progress bar, no per-epoch lines."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss) -> TrainOptions:
+    return TrainOptions(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
+                        weight_decay=weight_decay, loss=loss).validate()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(sdae.__version__, prog_name="sdae")
+def cli(debug: bool) -> None:
+    """Stacked denoising autoencoders (Vincent et al., JMLR 2010): greedy denoising pretraining, then fine-tuning."""
+    _state["debug"] = debug
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder to create.")
+@click.option("--dataset", default=DEFAULTS.data.dataset, show_default=True, help="mnist, digits, or a .npz/.npy file.")
+@click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.  [default: $SDAE_DATA_DIR, else ~/.cache/sdae/mnist]")
+@click.option("--limit", type=int, default=None, help="Use only the first N training examples.")
+@click.option("--val-fraction", type=float, default=DEFAULTS.data.val_fraction, show_default=True,
+              help="Fraction of the training examples held out for validation.")
+@click.option("--layers", default=",".join(map(str, DEFAULTS.hidden)), show_default=True, help="Hidden sizes, input side first.")
+@click.option("--tied", is_flag=True, help="Tie each decoder weight to its encoder weight, transposed.")
+@click.option("--noise", multiple=True, default=DEFAULTS.noise, show_default=True,
+              help="gaussian:SIGMA, speckle:SIGMA, masking:NU, saltpepper:NU or none; repeat for a per-example mixture.")
+@click.option("--epochs", type=int, default=DEFAULT_TRAIN.epochs, show_default=True, help="Epochs per pair.")
+@training_options
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, epochs, batch_size, optimizer, lr,
+             momentum, weight_decay, loss, device, save_every, resume, overwrite, quiet, seed):
+    """Greedily pretrain each denoising pair into a new run folder OUT."""
+    reporter = Reporter(quiet)
+    if resume:
+        folder = sdae.resume_pretraining(out, hooks=reporter.hooks(), device=device)
+    else:
+        config = RunConfig(
+            data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
+            hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
+            save_every=save_every or 1,
+            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss),
+        )
+        folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=reporter.hooks())
+    click.echo(f"pretrained {'-'.join(map(str, folder.sizes))} into {folder.path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--epochs", type=int, default=120, show_default=True)
+@training_options
+@click.option("--noise", multiple=True, default=None, help="Override the run's noise (same forms as pretrain).")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, device, save_every, resume,
+             overwrite, quiet, noise, data_dir):
+    """Fine-tune the whole network of RUN end to end on the denoising criterion."""
+    reporter = Reporter(quiet)
+    options = train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss)
+    folder = sdae.run_finetuning(run, options, noise=list(noise) or None, device=device, data_dir=data_dir,
+                                 save_every=save_every, resume=resume, overwrite=overwrite, hooks=reporter.hooks())
+    last = [r for r in folder.read_metrics() if r["stage"] == "finetune"][-1:]
+    summary = f": train {last[0]['train_loss']:.5f}, val {last[0]['val_loss'] or float('nan'):.5f}" if last else ""
+    click.echo(f"fine-tuned {folder.path}{summary}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+def info(run):
+    """Print what a run folder holds."""
+    folder = sdae.RunFolder.open(run)
+    config, facts, status = folder.config, folder.data_facts, folder.status
+    metrics = folder.read_metrics()
+    lines = [
+        f"run        {folder.path}  (sdae {folder.meta.get('sdae_version')}, torch {folder.meta.get('torch_version')})",
+        f"network    {'-'.join(map(str, folder.sizes))}-{'-'.join(map(str, reversed(folder.sizes[:-1])))}"
+        f"  ReLU, Sigmoid output{', tied weights' if config.tied else ''}",
+        f"data       {config.data.dataset}: {facts['n_train']} training, {facts['n_val']} validation examples"
+        f"{f' (first {config.data.limit})' if config.data.limit else ''}; from {facts.get('source')}",
+        f"scaling    x01 = (x - {facts['scaling']['offset']:g}) * {facts['scaling']['scale']:g}",
+        f"noise      {', '.join(config.noise)}",
+        f"seed       {config.seed}   device {config.device}",
+        f"pretrain   {status.get('pretrain')}: {_options_text(config.pretrain)}",
+        f"finetune   {status.get('finetune') or 'not run'}" + (f": {_options_text(config.finetune)}" if config.finetune else ""),
+    ]
+    for stage in ("pretrain", "finetune"):
+        rows = [r for r in metrics if r["stage"] == stage]
+        pairs = sorted({r["pair"] for r in rows}, key=lambda p: (p is None, p))
+        for pair in pairs:
+            last = [r for r in rows if r["pair"] == pair][-1]
+            seconds = sum(r["seconds"] for r in rows if r["pair"] == pair)
+            where = stage if pair is None else f"{stage} pair {pair}"
+            val = "" if last["val_loss"] is None else f", val {last['val_loss']:.5f}"
+            lines.append(f"  {where}: {last['epoch']} epochs, last train {last['train_loss']:.5f}{val} ({last['loss']}), {seconds:.1f} s")
+    files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
+    lines.append(f"files      {', '.join(files)}")
+    click.echo("\n".join(lines))
+
+
+def _options_text(o: TrainOptions) -> str:
+    extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
+    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g}{extra}, batch {o.batch_size}, "
+            f"weight decay {o.weight_decay:g}, loss {o.loss}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def evaluate(run, device, data_dir):
+    """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
+    results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
+    recon = results["reconstruction"]
+    click.echo(f"{'input':<18} {'MSE':>9} {'BCE':>9} {'input MSE':>10}")
+    for name, row in recon.items():
+        if isinstance(row, dict):
+            click.echo(f"{name:<18} {row['mse']:>9.5f} {row['bce']:>9.5f} {row['input_mse']:>10.5f}")
+    click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="sdae", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("sdae: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        click.echo(f"sdae: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except Interrupted as e:
+        if _state["debug"]:
+            raise
+        click.echo(f"sdae: interrupted: {e}", err=True)
+        sys.exit(130)
+    except SDAEError as e:
+        if _state["debug"]:
+            raise
+        click.echo(f"sdae: error: {e}", err=True)
+        sys.exit(2 if isinstance(e, UsageError) else 1)
+    except KeyboardInterrupt:
+        click.echo("sdae: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

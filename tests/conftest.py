@@ -1,0 +1,36 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+import sdae
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mnist_dir() -> Path | None:
+    for candidate in (os.environ.get("SDAE_DATA_DIR"), ROOT.parent / "shared" / "data" / "mnist"):
+        if candidate and (Path(candidate) / "train-images-idx3-ubyte.gz").exists():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("MNIST not found: set SDAE_DATA_DIR to a folder with the four IDX files")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_path):
+    """The first 1,000 MNIST training digits (and the test set)."""
+    return sdae.load_dataset("mnist", mnist_path, limit=1000)
+
+
+@pytest.fixture
+def tiny_examples():
+    g = torch.Generator().manual_seed(0)
+    return sdae.Examples((torch.rand(300, 16, generator=g) * 255).to(torch.uint8), sdae.data.Scaling(0.0, 1 / 255))

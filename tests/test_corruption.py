@@ -1,0 +1,108 @@
+import math
+
+import pytest
+import torch
+
+from sdae.corruption import Gaussian, Masking, Mixture, NoNoise, SaltPepper, Speckle, parse_noise
+from sdae.errors import UsageError
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_gaussian_adds_noise_of_the_stated_sigma():
+    x = torch.full((500, 400), 0.5)
+    y = Gaussian(0.1)(x, gen(), (-math.inf, math.inf))
+    d = y - x
+    assert abs(d.mean().item()) < 0.002
+    assert d.std().item() == pytest.approx(0.1, rel=0.02)
+
+
+def test_gaussian_is_clipped_to_the_data_range():
+    x = torch.rand(200, 100, generator=gen(1))
+    y = Gaussian(0.5)(x, gen(), (0.0, 1.0))
+    assert y.min().item() >= 0.0 and y.max().item() <= 1.0
+    assert (y == 0).any() and (y == 1).any()
+
+
+def test_speckle_is_multiplicative():
+    x = torch.zeros(100, 400)
+    x[:, 200:] = 0.5
+    y = Speckle(0.2)(x, gen(), (-math.inf, math.inf))
+    assert torch.equal(y[:, :200], x[:, :200])  # zeros stay zero
+    rel = (y[:, 200:] - 0.5) / 0.5
+    assert rel.std().item() == pytest.approx(0.2, rel=0.03)
+    assert abs(rel.mean().item()) < 0.005
+
+
+@pytest.mark.parametrize("nu", [0.0, 0.1, 0.25, 0.5, 1.0])
+def test_masking_zeroes_exactly_the_fraction_of_each_example(nu):
+    x = torch.rand(64, 784, generator=gen(2)) + 0.1  # no zeros to begin with
+    y = Masking(nu)(x, gen(), (0.0, 1.1))
+    zeros = (y == 0).sum(dim=1)
+    assert torch.all(zeros == round(nu * 784))
+    kept = y != 0
+    assert torch.equal(y[kept], x[kept])  # survivors are not rescaled
+
+
+def test_masking_picks_different_components_per_example():
+    x = torch.ones(50, 100)
+    y = Masking(0.3)(x, gen(), (0.0, 1.0))
+    assert len({tuple(row.tolist()) for row in (y == 0)}) == 50
+    # every component is masked about 30% of the time over many examples
+    many = Masking(0.3)(torch.ones(4000, 100), gen(3), (0.0, 1.0))
+    rates = (many == 0).float().mean(0)
+    assert rates.min().item() > 0.25 and rates.max().item() < 0.35
+
+
+def test_salt_and_pepper_sets_the_fraction_to_the_range_ends():
+    x = torch.full((200, 500), 0.5)
+    y = SaltPepper(0.2)(x, gen(), (0.0, 1.0))
+    changed = y != 0.5
+    assert torch.all(changed.sum(1) == 100)
+    assert set(y[changed].unique().tolist()) == {0.0, 1.0}
+    assert (y == 1).float().sum().item() / changed.sum().item() == pytest.approx(0.5, abs=0.02)
+
+
+@pytest.mark.parametrize("noise", [Gaussian(0.3), Speckle(0.3), Masking(0.3), SaltPepper(0.3),
+                                   Mixture([Gaussian(0.3), Speckle(0.3)])])
+def test_same_seed_same_corruption_other_seed_other(noise):
+    x = torch.rand(32, 100, generator=gen(5)) * 0.8 + 0.1
+    a, b, c = noise(x, gen(7), (0.0, 1.0)), noise(x, gen(7), (0.0, 1.0)), noise(x, gen(8), (0.0, 1.0))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert not torch.equal(a, x)
+
+
+def test_corruption_never_modifies_the_clean_batch():
+    x = torch.rand(16, 50, generator=gen())
+    before = x.clone()
+    for noise in (NoNoise(), Gaussian(0.3), Speckle(0.3), Masking(0.3), SaltPepper(0.3)):
+        noise(x, gen(), (0.0, 1.0))
+    assert torch.equal(x, before)
+
+
+def test_mixture_gives_each_example_one_process():
+    x = torch.full((2000, 300), 0.5)
+    y = Mixture([Masking(0.5), SaltPepper(0.5)])(x, gen(), (0.0, 1.0))
+    masked_only = ((y == 0) | (y == 0.5)).all(1) & (y == 0).any(1)
+    sp = ((y == 0) | (y == 1) | (y == 0.5)).all(1) & (y == 1).any(1)
+    assert torch.all(masked_only ^ sp)  # each example got exactly one process
+    assert masked_only.float().mean().item() == pytest.approx(0.5, abs=0.04)
+
+
+def test_parse_noise():
+    assert parse_noise("gaussian:0.3") == Gaussian(0.3)
+    assert parse_noise(["gaussian:0.3", "speckle:0.2"]) == Mixture([Gaussian(0.3), Speckle(0.2)])
+    assert parse_noise("masking:0.25,saltpepper:0.1").spec == "masking:0.25,saltpepper:0.1"
+    assert parse_noise("none") == NoNoise()
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("blur:0.3", "unknown noise"), ("gaussian", "needs a level"), ("gaussian:abc", "not a number"),
+    ("masking:1.5", "[0, 1]"), ("gaussian:-1", ">= 0"), ("saltpepper:nan", "[0, 1]"), ("speckle:inf", "finite"),
+])
+def test_bad_noise_specs_are_refused_with_a_reason(spec, words):
+    with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        parse_noise(spec)

@@ -156,10 +156,22 @@ class Mixture(Corruption):
 
     def corrupt(self, x, generator, value_range):
         choice = torch.randint(len(self._parts), (x.shape[0],) + (1,) * (x.dim() - 1), generator=generator, device=x.device)
+        if all(isinstance(p, (Gaussian, Speckle)) for p in self._parts):
+            return self._additive_normal(x, choice, generator, value_range)
         out = self._parts[0](x, generator, value_range)
         for i, part in enumerate(self._parts[1:], start=1):
             out = torch.where(choice == i, part(x, generator, value_range), out)
         return out
+
+    def _additive_normal(self, x, choice, generator, value_range):
+        """Gaussian and speckle are both x + n * (a + b * x), n ~ N(0, 1): (a, b) = (sigma, 0) or (0, sigma).
+
+        So a mixture of them needs one draw of n and per-example coefficients, not one draw per process.
+        """
+        a = torch.tensor([p.sigma if isinstance(p, Gaussian) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
+        b = torch.tensor([p.sigma if isinstance(p, Speckle) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return noise.mul_(torch.addcmul(a[choice], b[choice], x)).add_(x).clamp_(*value_range)
 
     @property
     def spec(self) -> str:

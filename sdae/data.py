@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def _download_mnist(folder: Path) -> dict[str, Path]:
         MNIST(str(folder), train=True, download=True)
         MNIST(str(folder), train=False, download=True)
     except Exception as e:  # torchvision raises several kinds when offline
-        raise DataError(f"MNIST is not in {folder} and downloading it failed ({type(e).__name__}: {e}); {how}") from None
+        reason = (str(e).strip().splitlines() or [""])[0].rstrip(":")
+        raise DataError(f"MNIST is not in {folder} and downloading it failed ({type(e).__name__}: {reason}); {how}") from None
     found = _find_mnist(folder)
     if found is None:
         raise DataError(f"MNIST download into {folder} left files missing; {how}")
@@ -276,7 +278,7 @@ def load_arrays(path: str | os.PathLike, limit: int | None = None) -> Dataset:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:
         raise DataError(f"{path}: cannot read as {path.suffix} without unpickling ({e}); save plain numeric arrays") from None
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable {path.suffix} file ({e})") from None
     if path.suffix == ".npy":
         arrays = {"x_train": loaded}

@@ -80,8 +80,10 @@ class StackedDenoisingAutoencoder(nn.Module):
     tied:
         Tie each decoder weight to the transpose of its encoder weight.
     generator:
-        CPU generator for the initial weights (PyTorch's Linear initialisation,
-        U(-1/sqrt(fan_in), 1/sqrt(fan_in))). Without one, torch's global generator is used.
+        CPU generator for the initial weights: He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)),
+        the scale that keeps activations steady through ReLUs, with zero biases. It learned
+        faster than PyTorch's default Linear initialisation in our measurements (README).
+        Without a generator, torch's global generator is used.
     """
 
     def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None):
@@ -112,11 +114,11 @@ class StackedDenoisingAutoencoder(nn.Module):
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         with torch.no_grad():
             for module in [*self.encoder, *self.decoder]:
+                if isinstance(module, nn.Linear):
+                    bound = math.sqrt(6.0 / module.in_features)
+                    module.weight.uniform_(-bound, bound, generator=generator)
                 if isinstance(module, (nn.Linear, TiedLinear)):
-                    bound = 1.0 / math.sqrt(module.in_features)
-                    if isinstance(module, nn.Linear):
-                        module.weight.uniform_(-bound, bound, generator=generator)
-                    module.bias.uniform_(-bound, bound, generator=generator)
+                    module.bias.zero_()
 
     def encoder_linear(self, k: int) -> nn.Module:
         return self.encoder[2 * k]

@@ -73,6 +73,8 @@ class _Saver:
         if state.epoch % self.save_every == 0 or state.epoch == self.last_epoch:
             self.flush()
         self.folder.write_metrics(self.records)
+        if self.user.on_state:
+            self.user.on_state(state)
 
     def flush(self) -> None:
         if self.pending is not None:

@@ -106,3 +106,16 @@ def test_parse_noise():
 def test_bad_noise_specs_are_refused_with_a_reason(spec, words):
     with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]")):
         parse_noise(spec)
+
+
+def test_gaussian_speckle_mixture_has_each_process_statistics():
+    x = torch.full((4000, 200), 0.5)
+    y = Mixture([Gaussian(0.1), Speckle(0.4)])(x, gen(), (-math.inf, math.inf))
+    row_std = (y - x).std(dim=1)
+    gaussian_rows = (row_std - 0.1).abs() < 0.03
+    speckle_rows = (row_std - 0.2).abs() < 0.05  # x * n with n ~ N(0, 0.4^2) at x = 0.5
+    assert torch.all(gaussian_rows ^ speckle_rows)
+    assert gaussian_rows.float().mean().item() == pytest.approx(0.5, abs=0.03)
+    zeros = torch.zeros(100, 50)
+    z = Mixture([Gaussian(0.1), Speckle(0.4)])(zeros, gen(), (-math.inf, math.inf))
+    assert 0 < (z.abs().sum(1) == 0).sum().item() < 100  # speckle rows keep zeros, Gaussian rows do not

@@ -166,6 +166,52 @@ def evaluate(run, device, data_dir):
     click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
 
 
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def visualize(run, data_dir):
+    """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
+    for path in sdae.visualize_run(run, data_dir=data_dir):
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--layer", type=int, default=None, help="Encoder layer, 1 = next to the input.  [default: the top]")
+@click.option("--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .npz file to write (arrays codes, labels).")
+@click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def encode(run, layer, split, out, device, data_dir):
+    """Write the codes of one layer of RUN for a split, with their labels, to an .npz file."""
+    result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir)
+    click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--train-size", type=int, default=5000, show_default=True, help="Training examples for every SVM.")
+@click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def svm(run, train_size, test_size, data_dir):
+    """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
+    def show(result):
+        click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
+                   f"(C={result.C:g} chosen on validation, {result.seconds:.1f} s)")
+
+    click.echo("fitting (representation, kernel, test error):")
+    report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show)
+    rows = {}
+    for r in report["results"]:
+        rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = r["test_error"]
+    click.echo(f"\ntest error % ({report['train_size']} training, {report['val_size']} validation, "
+               f"{report['test_size']} test examples)")
+    click.echo(f"{'representation':<16} {'width':>6} {'linear':>8} {'rbf':>8}")
+    for (name, width), errors in rows.items():
+        cells = "".join(f" {errors[k]:>8.2f}" if k in errors else f" {'-':>8}" for k in ("linear", "rbf"))
+        click.echo(f"{name:<16} {width:>6}{cells}")
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="sdae", standalone_mode=False)

@@ -22,10 +22,10 @@ from sdae.model import DenoisingPair, StackedDenoisingAutoencoder
 from sdae.pretrain import clean_codes, pretrain
 from sdae.run import DataOptions, RunConfig, RunFolder, load
 from sdae.train import Hooks, TrainOptions, resolve_device
-from sdae.workflow import evaluate_run, resume_pretraining, run_finetuning, run_pretraining
+from sdae.workflow import encode_run, evaluate_run, resume_pretraining, run_finetuning, run_pretraining, svm_run, visualize_run
 
 __all__ = [
-    "Corruption", "DataError", "DataOptions", "Dataset", "DenoisingPair", "DivergenceError", "Examples", "Gaussian",
+    "Corruption", "DataError", "encode_run", "svm_run", "visualize_run", "DataOptions", "Dataset", "DenoisingPair", "DivergenceError", "Examples", "Gaussian",
     "Hooks", "Interrupted", "Masking", "Mixture", "NoNoise", "RunConfig", "RunFolder", "RunFolderError", "SDAEError",
     "SaltPepper", "Speckle", "StackedDenoisingAutoencoder", "TrainOptions", "UsageError", "clean_codes", "finetune",
     "evaluate_run", "load", "load_dataset", "parse_noise", "pretrain", "resolve_device", "resume_pretraining", "run_finetuning",

@@ -5,7 +5,7 @@ class SDAEError(Exception):
     """Base class of every error sdae raises on purpose."""
 
 
-class UsageError(SDAEError):
+class UsageError(SDAEError, ValueError):
     """An option or argument has a value sdae cannot use (the CLI exits with 2)."""
 
 

@@ -1,0 +1,192 @@
+"""scikit-learn estimators around the stacked denoising autoencoder.
+
+`SDAETransformer` follows scikit-learn's conventions the way `sklearn.neural_network.BernoulliRBM`
+does, so it works in `Pipeline`, `GridSearchCV` and `clone`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sdae.corruption import parse_noise
+from sdae.data import Examples, Scaling
+from sdae.finetune import finetune
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.pretrain import clean_codes, pretrain
+from sdae.train import OPTIMIZERS, TrainOptions, resolve_device
+
+
+def fit_scaling(X: np.ndarray) -> Scaling:
+    """Data already in [0, 1] is kept; anything else is min-max scaled with the training data's range."""
+    low, high = float(X.min()), float(X.max())
+    if low >= 0.0 and high <= 1.0:
+        return Scaling(0.0, 1.0)
+    return Scaling(low, 1.0 / (high - low)) if high > low else Scaling(low, 1.0)
+
+
+def seed_from(random_state) -> int:
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Stacked denoising autoencoder features (Vincent et al., JMLR 2010).
+
+    `fit` greedily pretrains one denoising pair per hidden layer (and, if `finetune_epochs > 0`,
+    fine-tunes the whole network end to end on the denoising criterion); `transform` returns the
+    codes of one encoder layer.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 128, 64)
+        Widths of the hidden layers, input side first.
+    noise : str or tuple of str, default=("gaussian:0.5", "speckle:0.5")
+        Noise processes (`gaussian:SIGMA`, `speckle:SIGMA`, `masking:NU`, `saltpepper:NU`, `none`);
+        several make a per-example mixture.
+    layer : int or None, default=None
+        The encoder layer whose codes `transform` returns (1 = next to the input); None for the top.
+    pretrain_epochs : int, default=10
+        Epochs of greedy pretraining per pair.
+    finetune_epochs : int, default=0
+        Epochs of end-to-end denoising fine-tuning after pretraining.
+    batch_size : int, default=128
+    learning_rate : float, default=2e-3
+    optimizer : {"adam", "sgd"}, default="adam"
+    tied : bool, default=False
+        Tie each decoder weight to its encoder weight, transposed.
+    device : str, default="cpu"
+        "cpu", "cuda" or "auto".
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling and the noise.
+
+    Attributes
+    ----------
+    model_ : StackedDenoisingAutoencoder
+        The trained network, on the CPU.
+    components_ : ndarray of shape (hidden_layer_sizes[0], n_features_in_)
+        The first layer's weights (its filters).
+    scaling_ : tuple of (offset, scale)
+        Inputs are mapped to [0, 1] as (X - offset) * scale before the network sees them.
+    loss_curve_ : list of float
+        Mean training loss of each epoch, pretraining pairs first, then fine-tuning.
+    n_features_in_ : int
+        Number of features seen during `fit`.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sdae.sklearn import SDAETransformer
+    >>> X = load_digits().data
+    >>> codes = SDAETransformer(hidden_layer_sizes=(32,), pretrain_epochs=2, random_state=0).fit_transform(X)
+    >>> codes.shape
+    (1797, 32)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "noise": [str, list, tuple],
+        "layer": [Interval(Integral, 1, None, closed="left"), None],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "tied": ["boolean"],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 128, 64),
+        *,
+        noise=("gaussian:0.5", "speckle:0.5"),
+        layer=None,
+        pretrain_epochs=10,
+        finetune_epochs=0,
+        batch_size=128,
+        learning_rate=2e-3,
+        optimizer="adam",
+        tied=False,
+        device="cpu",
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.noise = noise
+        self.layer = layer
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.tied = tied
+        self.device = device
+        self.random_state = random_state
+
+    def _hidden(self) -> list[int]:
+        sizes = [self.hidden_layer_sizes] if isinstance(self.hidden_layer_sizes, Integral) else list(self.hidden_layer_sizes)
+        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        if self.layer is not None and self.layer > len(sizes):
+            raise ValueError(f"layer={self.layer} but there are only {len(sizes)} hidden layers")
+        return [int(s) for s in sizes]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain (and fine-tune) on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; scaled to [0, 1] as described under `scaling_`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SDAETransformer
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=(np.float32, np.float64))
+        hidden = self._hidden()
+        noise = parse_noise(self.noise)
+        device = resolve_device(self.device)
+        seed = seed_from(self.random_state)
+        scaling = fit_scaling(X)
+        examples = Examples(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device), scaling)
+        model = StackedDenoisingAutoencoder([X.shape[1], *hidden], tied=self.tied, generator=torch.Generator().manual_seed(seed))
+        model.to(device)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        options = dict(batch_size=self.batch_size, optimizer=self.optimizer, lr=self.learning_rate)
+        records = pretrain(model, examples, None, noise, TrainOptions(epochs=self.pretrain_epochs, **options), generator)
+        if self.finetune_epochs:
+            records += finetune(model, examples, None, noise, TrainOptions(epochs=self.finetune_epochs, **options), generator)
+        self.model_ = model.cpu().eval()
+        self.scaling_ = (scaling.offset, scaling.scale)
+        self.components_ = model.encoder_linear(0).weight.detach().numpy().copy()
+        self.loss_curve_ = [r["train_loss"] for r in records]
+        self._n_features_out = hidden[-1] if self.layer is None else hidden[self.layer - 1]
+        return self
+
+    def transform(self, X):
+        """The codes of the chosen layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, layer width), float32
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
+        examples = Examples(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), Scaling(*self.scaling_))
+        layer = self.model_.depth if self.layer is None else self.layer
+        return clean_codes(self.model_, layer, examples).numpy()

@@ -1,0 +1,157 @@
+"""Pictures of a trained stack: filters, denoised digits, training curves, a map of the codes.
+
+Every function draws one figure into a PNG file with matplotlib's non-interactive Agg backend,
+so it works with no display. Deeper units are shown in input space by the product of the weight
+matrices below them (W_k ... W_1): the linear part of what excites the unit, ignoring the ReLUs
+and biases, the same approximation as the paper's "filters" of higher layers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from sdae.corruption import Corruption, parse_one  # noqa: E402
+from sdae.files import atomic_write_bytes  # noqa: E402
+from sdae.model import StackedDenoisingAutoencoder  # noqa: E402
+
+FIGURE_DPI = 100
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def input_space_filters(model: StackedDenoisingAutoencoder, layer: int) -> torch.Tensor:
+    """(units of `layer`, input dim): W_layer @ ... @ W_1, the linear map from the input to each unit."""
+    with torch.no_grad():
+        product = model.encoder_linear(0).weight.detach().float().cpu()
+        for k in range(1, layer):
+            product = model.encoder_linear(k).weight.detach().float().cpu() @ product
+    return product
+
+
+def tile_grid(weights: torch.Tensor, image_shape: tuple[int, int] | None, max_tiles: int = 256, pad: int = 1) -> np.ndarray:
+    """One image holding each row of `weights` as a tile, each tile scaled to [0, 1] on its own."""
+    rows = weights[:max_tiles].numpy()
+    if image_shape is None:
+        image_shape = (1, rows.shape[1])
+    h, w = image_shape
+    n = len(rows)
+    cols = math.ceil(math.sqrt(n)) if h > 1 else 1
+    grid_rows = math.ceil(n / cols)
+    canvas = np.ones((grid_rows * (h + pad) + pad, cols * (w + pad) + pad))
+    for i, row in enumerate(rows):
+        low, high = row.min(), row.max()
+        tile = (row - low) / (high - low) if high > low else np.zeros_like(row)
+        r, c = divmod(i, cols)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = tile.reshape(h, w)
+    return canvas
+
+
+def plot_filters(weights: torch.Tensor, image_shape, path, title: str, max_tiles: int = 256) -> Path:
+    canvas = tile_grid(weights, image_shape, max_tiles)
+    fig, ax = plt.subplots(figsize=(8, 8 if image_shape else 4))
+    ax.imshow(canvas, cmap="gray", interpolation="nearest", aspect="auto" if image_shape is None else "equal")
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    shown = min(len(weights), max_tiles)
+    ax.set_xlabel(f"{shown} of {len(weights)} units; each tile is scaled to its own range (black low, white high)")
+    return _save(fig, path)
+
+
+def noise_levels(process: Corruption) -> list[Corruption]:
+    """The run's level of a process, half of it, and one and a half times it (capped at 1 for fractions)."""
+    name, _, level = process.spec.partition(":")
+    if not level:
+        return [process]
+    base = float(level)
+    cap = 1.0 if name in ("masking", "saltpepper") else float("inf")
+    levels = sorted({round(min(cap, base * f), 4) for f in (0.5, 1.0, 1.5)})
+    return [parse_one(f"{name}:{lv:g}") for lv in levels]
+
+
+def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, processes: list[Corruption],
+                   image_shape, path, seed: int = 0) -> Path:
+    """For each process: the clean digits, then for each level a corrupted row and its reconstruction."""
+    generator = torch.Generator().manual_seed(seed)
+    h, w = image_shape or (1, clean.shape[1])
+    rows: list[tuple[str, torch.Tensor]] = []
+    with torch.no_grad():
+        for process in processes:
+            rows.append(("clean", clean))
+            for level in noise_levels(process):
+                corrupted = level(clean, generator, (0.0, 1.0))
+                rows += [(level.spec, corrupted), ("denoised", model(corrupted))]
+    n = len(clean)
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 0.95), squeeze=False)
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(images[c].reshape(h, w).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle("Test digits: clean, corrupted, and the network's reconstruction of the corrupted input", y=1.0)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_curves(records: list[dict], path) -> Path:
+    """Pretraining loss per pair (train and validation) and fine-tuning loss per epoch."""
+    pretrain = [r for r in records if r["stage"] == "pretrain"]
+    finetune = [r for r in records if r["stage"] == "finetune"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for pair in sorted({r["pair"] for r in pretrain}):
+        rows = [r for r in pretrain if r["pair"] == pair]
+        line, = axes[0].plot([r["epoch"] for r in rows], [r["train_loss"] for r in rows], label=f"pair {pair} train ({rows[0]['loss']})")
+        if rows[0]["val_loss"] is not None:
+            axes[0].plot([r["epoch"] for r in rows], [r["val_loss"] for r in rows], "--", color=line.get_color(), label=f"pair {pair} validation")
+    axes[0].set_title("Greedy pretraining, one pair at a time")
+    axes[0].set_yscale("log")
+    if finetune:
+        axes[1].plot([r["epoch"] for r in finetune], [r["train_loss"] for r in finetune], label="train")
+        if finetune[0]["val_loss"] is not None:
+            axes[1].plot([r["epoch"] for r in finetune], [r["val_loss"] for r in finetune], "--", label="validation")
+        axes[1].set_title(f"Fine-tuning, end to end ({finetune[0]['loss']})")
+    else:
+        axes[1].set_title("Fine-tuning: not run yet")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("denoising loss (mean per element)")
+        if ax.lines:
+            ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_codes(codes: torch.Tensor, labels: torch.Tensor | None, path, title: str) -> Path:
+    """A 2-D PCA map of codes, coloured by label."""
+    from sklearn.decomposition import PCA
+
+    points = PCA(n_components=2, random_state=0).fit_transform(codes.numpy())
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
+    else:
+        scatter = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap="tab10", s=4, alpha=0.7, vmin=-0.5, vmax=9.5)
+        fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    ax.set_title(title)
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    return _save(fig, path)

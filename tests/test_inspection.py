@@ -1,0 +1,123 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.image import imread
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import SVC
+
+import sdae
+from helpers import run_cli
+from sdae.sklearn import SDAETransformer
+from sdae.train import TrainOptions
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory, mnist_path):
+    run = tmp_path_factory.mktemp("inspect") / "R"
+    config = sdae.RunConfig(data=sdae.DataOptions("mnist", str(mnist_path), limit=600), hidden=[64, 32, 16],
+                            device="cpu", pretrain=TrainOptions(epochs=1))
+    sdae.run_pretraining(run, config)
+    sdae.run_finetuning(run, TrainOptions(epochs=1))
+    return run
+
+
+def test_visualize_writes_the_figures_as_real_images(mnist_run, capsys):
+    code, out, err = run_cli(capsys, "visualize", mnist_run)
+    assert code == 0, err
+    figures = mnist_run / "figures"
+    names = ["filters.png", "filters_layer2.png", "filters_layer3.png", "denoising.png", "curves.png", "codes.png"]
+    assert sorted(p.name for p in figures.iterdir()) == sorted(names)
+    for name in names:
+        image = imread(figures / name)
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 300, (name, image.shape)
+        assert image[..., :3].std() > 0.05, f"{name} is blank"
+    filters = imread(figures / "filters.png")
+    assert 600 <= filters.shape[1] <= 900  # an 8-inch figure at 100 dpi
+
+
+def test_filter_tiles_are_each_scaled_on_their_own():
+    from sdae.viz import tile_grid
+
+    weights = torch.stack([torch.arange(4.0), 100 * torch.arange(4.0)])
+    grid = tile_grid(weights, (2, 2), pad=0)
+    assert grid.shape == (2, 4)
+    assert np.allclose(grid[:, :2].ravel(), [0, 1 / 3, 2 / 3, 1]) and np.allclose(grid[:, 2:].ravel(), [0, 1 / 3, 2 / 3, 1])
+
+
+def test_deeper_filters_are_the_weight_product():
+    from sdae.viz import input_space_filters
+
+    model = sdae.StackedDenoisingAutoencoder([10, 6, 4, 2])
+    w1, w2, w3 = (model.encoder_linear(k).weight.detach() for k in range(3))
+    assert torch.allclose(input_space_filters(model, 3), w3 @ w2 @ w1, atol=1e-6)
+    assert input_space_filters(model, 1).shape == (6, 10)
+
+
+@pytest.mark.parametrize("layer, width", [(1, 64), (2, 32), (3, 16)])
+def test_codes_have_the_layer_width(mnist_run, tmp_path, capsys, layer, width):
+    out = tmp_path / "codes.npz"
+    code, _, err = run_cli(capsys, "encode", mnist_run, "--layer", layer, "--split", "test", "--out", out)
+    assert code == 0, err
+    with np.load(out) as data:
+        assert data["codes"].shape == (10000, width) and data["labels"].shape == (10000,)
+        model = sdae.load(mnist_run)
+        first = sdae.load_dataset("mnist", json.loads((mnist_run / "config.json").read_text())["config"]["data"]["data_dir"]).examples("test").batch(slice(0, 5))
+        assert np.allclose(data["codes"][:5], model.encode(first, layer).detach().numpy(), atol=1e-5)
+
+
+def test_encode_refuses_a_layer_that_does_not_exist(mnist_run, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "encode", mnist_run, "--layer", 4, "--out", tmp_path / "c.npz")
+    assert code == 2 and "--layer must be between 1 and 3" in err and not (tmp_path / "c.npz").exists()
+
+
+def test_svm_prints_the_table_and_writes_json(mnist_run, capsys):
+    code, out, err = run_cli(capsys, "svm", mnist_run, "--train-size", 300, "--test-size", 300)
+    assert code == 0, err
+    report = json.loads((mnist_run / "svm.json").read_text())
+    assert report["train_size"] == 300 and report["test_size"] == 300
+    rows = {(r["representation"], r["kernel"]) for r in report["results"]}
+    assert rows == {(rep, k) for rep in ("pixels", "layer 1", "layer 2", "layer 3") for k in ("linear", "rbf")}
+    pixels_rbf = next(r for r in report["results"] if r["representation"] == "pixels" and r["kernel"] == "rbf")
+    assert pixels_rbf["test_error"] < 30  # a real classifier, far from chance (90%)
+    assert "representation" in out and "layer 3" in out
+
+
+def small_transformer(**kw):
+    return SDAETransformer(**{"hidden_layer_sizes": (24, 12), "pretrain_epochs": 2, "batch_size": 64, "random_state": 0, **kw})
+
+
+def test_transformer_follows_scikit_learn_conventions():
+    X = load_digits().data[:400]
+    t = small_transformer(layer=1)
+    assert t.get_params()["layer"] == 1 and t.set_params(layer=2) is t and t.layer == 2
+    with pytest.raises(NotFittedError):
+        t.transform(X)
+    copy = clone(t)
+    assert copy.get_params() == t.get_params() and not hasattr(copy, "model_")
+    codes = t.fit(X).transform(X)
+    assert isinstance(codes, np.ndarray) and codes.shape == (400, 12) and t.n_features_in_ == 64
+    assert t.components_.shape == (24, 64) and len(t.loss_curve_) == 4
+    assert np.array_equal(codes, small_transformer(layer=2).fit(X).transform(X))  # random_state fixes everything
+    assert small_transformer(layer=1).fit(X).transform(X).shape == (400, 24)
+    with pytest.raises(ValueError, match="features"):
+        t.transform(X[:, :10])
+    with pytest.raises(ValueError):
+        small_transformer(batch_size=0).fit(X)
+    with pytest.raises(ValueError, match="unknown noise"):
+        small_transformer(noise="blur:1").fit(X)
+
+
+def test_transformer_in_a_pipeline_with_grid_search():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:360], y[:360]
+    pipe = make_pipeline(small_transformer(), SVC())
+    search = GridSearchCV(pipe, {"sdaetransformer__layer": [1, 2], "svc__C": [1, 10]}, cv=2)
+    search.fit(X, y)
+    assert set(search.best_params_) == {"sdaetransformer__layer", "svc__C"}
+    assert search.score(X, y) > 0.5

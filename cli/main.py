@@ -65,7 +65,7 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder to create.")
-@click.option("--dataset", default=DEFAULTS.data.dataset, show_default=True, help="mnist, digits, or a .npz/.npy file.")
+@click.option("--dataset", default=DEFAULTS.data.dataset, show_default=True, help="mnist, digits, patches, or a .npz/.npy file.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.  [default: $SDAE_DATA_DIR, else ~/.cache/sdae/mnist]")
 @click.option("--limit", type=int, default=None, help="Use only the first N training examples.")
 @click.option("--val-fraction", type=float, default=DEFAULTS.data.val_fraction, show_default=True,

@@ -1,4 +1,4 @@
-"""Datasets: MNIST's IDX files, scikit-learn's digits, and the user's .npy/.npz arrays.
+"""Datasets: MNIST's IDX files, scikit-learn's digits, natural image patches, and the user's .npy/.npz arrays.
 
 Every dataset becomes a `Dataset`: training (and, where there is one, test) examples as one
 (N, D) tensor, uint8 where the data is bytes, with labels beside them, and the affine `Scaling`
@@ -332,7 +332,7 @@ def _square(d: int) -> tuple[int, int] | None:
 
 # ----------------------------------------------------------------------------------------- entry
 
-DATASETS = ("mnist", "digits")
+DATASETS = ("mnist", "digits", "patches")
 
 
 def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Dataset:
@@ -343,6 +343,10 @@ def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: in
         return load_mnist(data_dir, limit)
     if spec == "digits":
         return load_digits(limit)
+    if spec == "patches":
+        from sdae.patches import load_patches
+
+        return load_patches(limit)
     if spec.endswith((".npz", ".npy")):
         return load_arrays(spec, limit)
-    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, or a path ending in .npz or .npy")
+    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, or a path ending in .npz or .npy")

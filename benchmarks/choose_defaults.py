@@ -38,7 +38,8 @@ def main() -> None:
 
     config = sdae.RunConfig(data=sdae.DataOptions("mnist", limit=args.limit), seed=args.seed)
     device = torch.device("cpu")
-    dataset, train, val, _ = prepare(config, device)
+    data = prepare(config, device)
+    dataset, train, val = data.dataset, data.train, data.val
     test = dataset.examples("test", device)
     noise = sdae.parse_noise(config.noise)
     baseline = mean_image_mse(train, test)

@@ -12,7 +12,7 @@ import sdae
 from cli.progress import Reporter
 from sdae.errors import Interrupted, SDAEError, UsageError
 from sdae.run import DataOptions, RunConfig
-from sdae.train import LOSSES, OPTIMIZERS, TrainOptions
+from sdae.train import LOSSES, OPTIMIZERS, SCHEDULES, TrainOptions
 
 DEFAULTS = RunConfig()
 DEFAULT_TRAIN = TrainOptions()
@@ -39,6 +39,8 @@ def training_options(f):
         click.option("--weight-decay", type=float, default=DEFAULT_TRAIN.weight_decay, show_default=True),
         click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_TRAIN.loss, show_default=True,
                      help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes."),
+        click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULT_TRAIN.schedule, show_default=True,
+                     help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
         click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
         click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
         click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint."),
@@ -50,9 +52,9 @@ def training_options(f):
     return f
 
 
-def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss) -> TrainOptions:
+def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule) -> TrainOptions:
     return TrainOptions(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                        weight_decay=weight_decay, loss=loss).validate()
+                        weight_decay=weight_decay, loss=loss, schedule=schedule).validate()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +80,7 @@ def cli(debug: bool) -> None:
 @training_options
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, epochs, batch_size, optimizer, lr,
-             momentum, weight_decay, loss, device, save_every, resume, overwrite, quiet, seed):
+             momentum, weight_decay, loss, schedule, device, save_every, resume, overwrite, quiet, seed):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
     reporter = Reporter(quiet)
     if resume:
@@ -88,7 +90,7 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, e
             data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
             save_every=save_every or 1,
-            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss),
+            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule),
         )
         folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=reporter.hooks())
     click.echo(f"pretrained {'-'.join(map(str, folder.sizes))} into {folder.path}")
@@ -100,16 +102,23 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, e
 @training_options
 @click.option("--noise", multiple=True, default=None, help="Override the run's noise (same forms as pretrain).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, device, save_every, resume,
-             overwrite, quiet, noise, data_dir):
-    """Fine-tune the whole network of RUN end to end on the denoising criterion."""
+@click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
+@click.option("--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error.")
+def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, device, save_every, resume,
+             overwrite, quiet, noise, data_dir, supervised, patience):
+    """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""
     reporter = Reporter(quiet)
-    options = train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss)
+    options = train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule)
     folder = sdae.run_finetuning(run, options, noise=list(noise) or None, device=device, data_dir=data_dir,
-                                 save_every=save_every, resume=resume, overwrite=overwrite, hooks=reporter.hooks())
-    last = [r for r in folder.read_metrics() if r["stage"] == "finetune"][-1:]
-    summary = f": train {last[0]['train_loss']:.5f}, val {last[0]['val_loss'] or float('nan'):.5f}" if last else ""
-    click.echo(f"fine-tuned {folder.path}{summary}")
+                                 save_every=save_every, resume=resume, overwrite=overwrite, supervised=supervised,
+                                 patience=patience, hooks=reporter.hooks())
+    rows = [r for r in folder.read_metrics() if r["stage"] in ("finetune", "supervised")]
+    if rows and rows[-1]["stage"] == "supervised":
+        best = min(rows, key=lambda r: (r["val_error"], r["val_loss"]))
+        click.echo(f"fine-tuned {folder.path} on the labels: kept epoch {best['epoch']}, "
+                   f"validation error {100 * best['val_error']:.2f}%")
+    elif rows:
+        click.echo(f"fine-tuned {folder.path}: train {rows[-1]['train_loss']:.5f}, val {rows[-1]['val_loss'] or float('nan'):.5f}")
 
 
 @cli.command()
@@ -129,9 +138,11 @@ def info(run):
         f"noise      {', '.join(config.noise)}",
         f"seed       {config.seed}   device {config.device}",
         f"pretrain   {status.get('pretrain')}: {_options_text(config.pretrain)}",
-        f"finetune   {status.get('finetune') or 'not run'}" + (f": {_options_text(config.finetune)}" if config.finetune else ""),
+        f"finetune   {status.get('finetune') or 'not run'}"
+        + (f" ({status.get('finetune_kind')})" if status.get("finetune") else "")
+        + (f": {_options_text(config.finetune)}" if config.finetune else ""),
     ]
-    for stage in ("pretrain", "finetune"):
+    for stage in ("pretrain", "finetune", "supervised"):
         rows = [r for r in metrics if r["stage"] == stage]
         pairs = sorted({r["pair"] for r in rows}, key=lambda p: (p is None, p))
         for pair in pairs:
@@ -139,6 +150,9 @@ def info(run):
             seconds = sum(r["seconds"] for r in rows if r["pair"] == pair)
             where = stage if pair is None else f"{stage} pair {pair}"
             val = "" if last["val_loss"] is None else f", val {last['val_loss']:.5f}"
+            if "val_error" in last:
+                best = min((r for r in rows if r["pair"] == pair), key=lambda r: (r["val_error"], r["val_loss"]))
+                val += f", best validation error {100 * best['val_error']:.2f}% (epoch {best['epoch']})"
             lines.append(f"  {where}: {last['epoch']} epochs, last train {last['train_loss']:.5f}{val} ({last['loss']}), {seconds:.1f} s")
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
     lines.append(f"files      {', '.join(files)}")
@@ -147,7 +161,7 @@ def info(run):
 
 def _options_text(o: TrainOptions) -> str:
     extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
-    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g}{extra}, batch {o.batch_size}, "
+    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g} ({o.schedule}){extra}, batch {o.batch_size}, "
             f"weight decay {o.weight_decay:g}, loss {o.loss}")
 
 
@@ -164,6 +178,10 @@ def evaluate(run, device, data_dir):
         if isinstance(row, dict):
             click.echo(f"{name:<18} {row['mse']:>9.5f} {row['bce']:>9.5f} {row['input_mse']:>10.5f}")
     click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
+    if "classification" in results:
+        c = results["classification"]
+        click.echo(f"test classification error {c['test_error']:.2f}% on {c['test_size']} examples "
+                   f"(weights of epoch {c['best_epoch']}, chosen on validation)")
 
 
 @cli.command()

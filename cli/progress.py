@@ -34,6 +34,8 @@ class Reporter:
             self.bar_shown = False
         where = record["stage"] if record["pair"] is None else f"{record['stage']} pair {record['pair']}"
         val = "" if record["val_loss"] is None else f"  val {record['val_loss']:.5f}"
+        if "val_error" in record:
+            val += f"  val error {100 * record['val_error']:.2f}%"
         click.echo(f"{where} epoch {record['epoch']}: train {record['train_loss']:.5f}{val}  "
                    f"({record['loss']}, {record['seconds']:.1f} s)")
 

@@ -22,7 +22,8 @@ from sdae.model import DenoisingPair, StackedDenoisingAutoencoder
 from sdae.pretrain import clean_codes, pretrain
 from sdae.run import DataOptions, RunConfig, RunFolder, load
 from sdae.train import Hooks, TrainOptions, resolve_device
-from sdae.workflow import encode_run, evaluate_run, resume_pretraining, run_finetuning, run_pretraining, svm_run, visualize_run
+from sdae.analysis import encode_run, evaluate_run, svm_run, visualize_run
+from sdae.workflow import resume_pretraining, run_finetuning, run_pretraining
 
 __all__ = [
     "Corruption", "DataError", "encode_run", "svm_run", "visualize_run", "DataOptions", "Dataset", "DenoisingPair", "DivergenceError", "Examples", "Gaussian",

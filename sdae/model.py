@@ -86,7 +86,8 @@ class StackedDenoisingAutoencoder(nn.Module):
         Without a generator, torch's global generator is used.
     """
 
-    def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None):
+    def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None,
+                 n_classes: int | None = None):
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or any(s < 1 for s in sizes):
@@ -104,7 +105,27 @@ class StackedDenoisingAutoencoder(nn.Module):
             decoder.append(TiedLinear(source) if tied else nn.Linear(sizes[k + 1], sizes[k]))
             decoder.append(nn.Sigmoid() if k == 0 else nn.ReLU())
         self.decoder = nn.Sequential(*decoder)
+        self.head: nn.Linear | None = None
         self.reset_parameters(generator)
+        if n_classes is not None:
+            self.add_head(n_classes, generator)
+
+    def add_head(self, n_classes: int, generator: torch.Generator | None = None) -> nn.Linear:
+        """A softmax classifier (a Linear layer giving logits) on the top code, for supervised fine-tuning."""
+        if n_classes < 2:
+            raise UsageError(f"a classifier needs at least 2 classes, got {n_classes}")
+        self.head = nn.Linear(self.sizes[-1], n_classes)
+        with torch.no_grad():
+            bound = math.sqrt(6.0 / (self.sizes[-1] + n_classes))  # Glorot: the head feeds a softmax, not a ReLU
+            self.head.weight.uniform_(-bound, bound, generator=generator)
+            self.head.bias.zero_()
+        return self.head
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits from the top code (needs a head)."""
+        if self.head is None:
+            raise UsageError("this network has no classifier head; fine-tune it with --supervised first")
+        return self.head(self.encoder(x))
 
     @property
     def depth(self) -> int:

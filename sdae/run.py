@@ -57,10 +57,14 @@ class RunConfig:
     save_every: int = 1
     pretrain: TrainOptions = field(default_factory=TrainOptions)
     finetune: TrainOptions | None = None
+    supervised: bool = False  # fine-tuning on the labels (a softmax layer on the top code) instead of denoising
+    patience: int | None = None  # supervised: stop after this many epochs without a better validation error
 
     def validate(self) -> RunConfig:
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise UsageError(f"--layers must be positive whole numbers, e.g. 256,128,64; got {self.hidden}")
+        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 1):
+            raise UsageError(f"--patience must be a whole number >= 1, got {self.patience}")
         if not isinstance(self.save_every, int) or self.save_every < 1:
             raise UsageError(f"--save-every must be a whole number >= 1, got {self.save_every}")
         self.data.validate()
@@ -85,6 +89,8 @@ class RunConfig:
                 save_every=int(d["save_every"]),
                 pretrain=TrainOptions(**d["pretrain"]),
                 finetune=None if d.get("finetune") is None else TrainOptions(**d["finetune"]),
+                supervised=bool(d.get("supervised", False)),
+                patience=d.get("patience"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise RunFolderError(f"configuration is incomplete or malformed ({type(e).__name__}: {e})") from None
@@ -182,8 +188,13 @@ class RunFolder:
     def save_weights(self, model: StackedDenoisingAutoencoder, name: str = WEIGHTS) -> None:
         atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, self.path / name)
 
-    def build_model(self) -> StackedDenoisingAutoencoder:
-        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied)
+    @property
+    def n_classes(self) -> int | None:
+        """The classifier head's classes, for a run fine-tuned with --supervised."""
+        return self.meta.get("classes") if self.status.get("finetune_kind") == "supervised" else None
+
+    def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
+        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None)
 
     def load_state_into(self, model: torch.nn.Module, state: dict, source: Path) -> None:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -199,7 +210,7 @@ class RunFolder:
         path = self.path / which
         if which == WEIGHTS and not path.is_file() and self.status.get("pretrain") != "complete":
             raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; resume it with sdae pretrain --out {self.path} --resume")
-        model = self.build_model()
+        model = self.build_model(with_head=which == WEIGHTS)
         self.load_state_into(model, safe_torch_load(path), path)
         model.eval()
         return model
@@ -231,7 +242,8 @@ class RunFolder:
             return None
         raw = safe_torch_load(path)
         try:
-            state = TrainingState(raw["stage"], raw["pair"], int(raw["epoch"]), raw["model"], raw["optimizer"], raw["generator"])
+            state = TrainingState(raw["stage"], raw["pair"], int(raw["epoch"]), raw["model"], raw["optimizer"], raw["generator"],
+                                  raw.get("extra", {}))
             records = json.loads(raw["metrics"])
         except (KeyError, TypeError, ValueError) as e:
             raise RunFolderError(f"{path}: not an sdae checkpoint ({type(e).__name__}: {e})") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 
@@ -22,6 +22,7 @@ BatchCallback = Callable[[str, int, int, float], None]  # (what is training, bat
 
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("auto", "bce", "mse")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -35,6 +36,7 @@ class TrainOptions:
     momentum: float = 0.9  # SGD only
     weight_decay: float = 0.0
     loss: str = "auto"  # auto: binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
+    schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over the stage's epochs
 
     def validate(self) -> TrainOptions:
         if not isinstance(self.epochs, int) or self.epochs < 0:
@@ -51,6 +53,8 @@ class TrainOptions:
             raise UsageError(f"--weight-decay must be >= 0, got {self.weight_decay}")
         if self.loss not in LOSSES:
             raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -76,6 +80,15 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], options: TrainOptions) 
         return cls(params, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):  # older torch, or a device without fused kernels
         return cls(params, **kwargs)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, options: TrainOptions, epoch: int) -> None:
+    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last)."""
+    lr = options.lr
+    if options.schedule == "cosine":
+        lr = options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def autocast(device: torch.device):
@@ -141,6 +154,7 @@ def fit(
     """
     results = []
     for epoch in range(start_epoch + 1, options.epochs + 1):
+        set_learning_rate(optimizer, options, epoch)
         started = time.perf_counter()
         epoch_label = f"{label} epoch {epoch}/{options.epochs}".strip()
         train_loss = train_epoch(objective, optimizer, n, options.batch_size, generator, on_batch, epoch_label)
@@ -168,11 +182,13 @@ class TrainingState:
     model: dict
     optimizer: dict
     generator: torch.Tensor
+    extra: dict = field(default_factory=dict)  # what a stage needs beyond these (e.g. the best weights so far)
 
     @classmethod
     def capture(cls, stage: str, pair: int | None, epoch: int, model: torch.nn.Module,
-                optimizer: torch.optim.Optimizer, generator: torch.Generator) -> TrainingState:
-        return cls(stage, pair, epoch, _to_cpu(model.state_dict()), _to_cpu(optimizer.state_dict()), generator.get_state().clone())
+                optimizer: torch.optim.Optimizer, generator: torch.Generator, extra: dict | None = None) -> TrainingState:
+        return cls(stage, pair, epoch, _to_cpu(model.state_dict()), _to_cpu(optimizer.state_dict()),
+                   generator.get_state().clone(), _to_cpu(extra or {}))
 
     def to_dict(self) -> dict:
         return asdict(self)

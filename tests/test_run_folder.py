@@ -44,7 +44,7 @@ def test_run_folder_contents(finished_run):
     assert meta["sdae_version"] == sdae.__version__
     assert meta["config"]["hidden"] == [32, 16] and meta["config"]["finetune"]["epochs"] == 2
     assert meta["data_facts"]["scaling"] == {"offset": 0.0, "scale": 1 / 16}
-    assert meta["status"] == {"pretrain": "complete", "finetune": "complete"}
+    assert meta["status"] == {"pretrain": "complete", "finetune": "complete", "finetune_kind": "denoising"}
     records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
     assert [(r["stage"], r["pair"], r["epoch"]) for r in records] == [
         ("pretrain", 1, 1), ("pretrain", 2, 1), ("finetune", None, 1), ("finetune", None, 2)]

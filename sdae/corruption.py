@@ -149,6 +149,7 @@ class Mixture(Corruption):
         if len(parts) < 2:
             raise UsageError("a noise mixture needs at least two processes")
         self._parts = list(parts)
+        self._coefficients: dict = {}  # (device, dtype) -> per-process (a, b) of x + n * (a + b * x)
 
     @property
     def parts(self) -> list[Corruption]:
@@ -168,8 +169,12 @@ class Mixture(Corruption):
 
         So a mixture of them needs one draw of n and per-example coefficients, not one draw per process.
         """
-        a = torch.tensor([p.sigma if isinstance(p, Gaussian) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
-        b = torch.tensor([p.sigma if isinstance(p, Speckle) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
+        key = (x.device, x.dtype)
+        if key not in self._coefficients:  # built once per device: no host-to-device copy per batch
+            self._coefficients[key] = tuple(
+                torch.tensor([p.sigma if isinstance(p, kind) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
+                for kind in (Gaussian, Speckle))
+        a, b = self._coefficients[key]
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         return noise.mul_(torch.addcmul(a[choice], b[choice], x)).add_(x).clamp_(*value_range)
 

@@ -1,7 +1,8 @@
 """scikit-learn estimators around the stacked denoising autoencoder.
 
-`SDAETransformer` follows scikit-learn's conventions the way `sklearn.neural_network.BernoulliRBM`
-does, so it works in `Pipeline`, `GridSearchCV` and `clone`.
+`SDAETransformer` (codes as features) and `SDAEClassifier` (pretraining, then supervised
+fine-tuning) follow scikit-learn's conventions the way `sklearn.neural_network.BernoulliRBM` does,
+so they work in `Pipeline`, `GridSearchCV` and `clone`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sdae.corruption import parse_noise
@@ -190,3 +192,156 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         examples = Examples(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), Scaling(*self.scaling_))
         layer = self.model_.depth if self.layer is None else self.layer
         return clean_codes(self.model_, layer, examples).numpy()
+
+
+class SDAEClassifier(ClassifierMixin, BaseEstimator):
+    """A stacked denoising autoencoder classifier: greedy denoising pretraining, then supervised fine-tuning.
+
+    `fit` pretrains one denoising pair per hidden layer, puts a softmax layer on the top code and
+    trains every layer on the labels; a validation part of the training data (`validation_fraction`)
+    chooses the epoch whose weights are kept (early stopping).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 128, 64)
+    noise : str or tuple of str, default="masking:0.25"
+        Noise processes for pretraining (see `SDAETransformer`); "none" gives an ordinary
+        autoencoder, and `pretrain_epochs=0` no pretraining at all.
+    pretrain_epochs : int, default=10
+    epochs : int, default=30
+        Supervised fine-tuning epochs (at most; see `patience`).
+    patience : int or None, default=None
+        Stop after this many epochs without a better validation error.
+    validation_fraction : float, default=0.1
+    batch_size : int, default=128
+    learning_rate : float, default=1e-3
+        For pretraining; fine-tuning uses half of it with a cosine decay.
+    optimizer : {"adam", "sgd"}, default="adam"
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    model_ : StackedDenoisingAutoencoder
+        The trained network with its classifier head, on the CPU.
+    best_epoch_ : int
+        The fine-tuning epoch whose weights were kept.
+    validation_scores_ : list of float
+        Validation accuracy after each fine-tuning epoch.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sdae.sklearn import SDAEClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = SDAEClassifier(hidden_layer_sizes=(64,), pretrain_epochs=2, epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "noise": [str, list, tuple],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 128, 64),
+        *,
+        noise="masking:0.25",
+        pretrain_epochs=10,
+        epochs=30,
+        patience=None,
+        validation_fraction=0.1,
+        batch_size=128,
+        learning_rate=1e-3,
+        optimizer="adam",
+        device="cpu",
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.noise = noise
+        self.pretrain_epochs = pretrain_epochs
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.device = device
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain on X, then fine-tune on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : SDAEClassifier
+        """
+        from sdae.supervised import supervised_finetune
+        from sdae.workflow import split_indices
+
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got {len(self.classes_)}")
+        hidden = SDAETransformer(self.hidden_layer_sizes)._hidden()
+        noise = parse_noise(self.noise)
+        device = resolve_device(self.device)
+        seed = seed_from(self.random_state)
+        setup = torch.Generator().manual_seed(seed)
+        train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
+        if len(val_index) == 0:
+            raise ValueError("validation_fraction leaves no validation examples; give more data or a larger fraction")
+        scaling = fit_scaling(X[train_index.numpy()])
+        values = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+        labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
+        train = Examples(values[train_index.to(device)], scaling)
+        val = Examples(values[val_index.to(device)], scaling)
+        model = StackedDenoisingAutoencoder([X.shape[1], *hidden], generator=setup).to(device)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        options = dict(batch_size=self.batch_size, optimizer=self.optimizer)
+        pretrain(model, train, val, noise, TrainOptions(epochs=self.pretrain_epochs, lr=self.learning_rate, **options), generator)
+        model.add_head(len(self.classes_), generator=setup)
+        model.head.to(device)
+        records = supervised_finetune(
+            model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
+            TrainOptions(epochs=self.epochs, lr=self.learning_rate / 2, schedule="cosine", **options), generator, self.patience)
+        self.model_ = model.cpu().eval()
+        self.scaling_ = (scaling.offset, scaling.scale)
+        self.validation_scores_ = [1.0 - r["val_error"] for r in records]
+        self.best_epoch_ = min(records, key=lambda r: (r["val_error"], r["val_loss"]))["epoch"]
+        return self
+
+    def _logits(self, X) -> torch.Tensor:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
+        x = Scaling(*self.scaling_).apply(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+        with torch.no_grad():
+            return self.model_.classify(x)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of `classes_`."""
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict(self, X):
+        """The most probable class of each example."""
+        return self.classes_[self._logits(X).argmax(1).numpy()]

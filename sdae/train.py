@@ -162,8 +162,8 @@ def fit(
         if not math.isfinite(train_loss) or (val_loss is not None and not math.isfinite(val_loss)):
             raise DivergenceError(
                 f"the loss became {train_loss if not math.isfinite(train_loss) else val_loss} in epoch {epoch}; "
-                f"lower the learning rate (--lr, now {options.lr:g}) or the noise level, then resume from the "
-                "last good checkpoint with --resume"
+                f"training stopped and the last good epoch's checkpoint is kept; start this stage again with a "
+                f"lower learning rate (--lr, now {options.lr:g}) or less noise, using --overwrite"
             )
         result = EpochResult(epoch, train_loss, val_loss, time.perf_counter() - started)
         results.append(result)

@@ -124,3 +124,27 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_the_last_good_checkpoint(t
     assert [r["epoch"] for r in records if r["stage"] == "finetune"] == [1, 2, 3]
     pretrained = torch.load(tmp_path / "r" / "pretrained.pt", weights_only=True)
     assert all(torch.equal(pretrained[k], v) for k, v in weights(tmp_path / "r").items())  # model.pt untouched
+
+
+def test_pretraining_resumes_after_an_interruption_to_the_same_weights(tmp_path):
+    def config():
+        return sdae.RunConfig(data=sdae.DataOptions("digits", limit=600), hidden=[32, 16, 8], device="cpu", seed=5,
+                              pretrain=TrainOptions(epochs=3, batch_size=32), save_every=2)
+
+    sdae.run_pretraining(tmp_path / "whole", config())
+    seen = []
+
+    def stop_in_pair_2(label, done, total, loss):
+        seen.append(label)
+        if label.startswith("pretrain pair 2/3 epoch 2") and done == total:
+            raise KeyboardInterrupt
+
+    with pytest.raises(sdae.Interrupted, match="--resume"):
+        sdae.run_pretraining(tmp_path / "cut", config(), hooks=sdae.Hooks(on_batch=stop_in_pair_2))
+    state, _ = sdae.RunFolder.open(tmp_path / "cut").load_checkpoint()
+    assert (state.pair, state.epoch) == (1, 1)  # pair 2's first epoch: saved at Ctrl-C although save_every=2
+    sdae.resume_pretraining(tmp_path / "cut")
+    a, b = weights(tmp_path / "cut"), weights(tmp_path / "whole")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["train_loss"] for r in sdae.RunFolder.open(tmp_path / "cut").read_metrics()] == \
+        [r["train_loss"] for r in sdae.RunFolder.open(tmp_path / "whole").read_metrics()]

@@ -70,27 +70,16 @@ def time_epochs(train_one_epoch, epochs: int = 2) -> float:
     return min(times)
 
 
-def finetune_rate(examples: Examples, sizes: list[int], batch_size: int, device) -> float:
+def sdae_rate(stage: str, examples: Examples, sizes: list[int], batch_size: int, device) -> float:
+    """Examples per second of one fine-tuning epoch, or example-pair updates per second of one greedy
+    pretraining pass (one epoch for each pair, the clean codes included)."""
     model = sdae.StackedDenoisingAutoencoder(sizes, generator=torch.Generator().manual_seed(0)).to(device)
     noise = sdae.parse_noise(sdae.RunConfig().noise)
     generator = torch.Generator(device=device).manual_seed(0)
     options = TrainOptions(epochs=1, batch_size=batch_size)
-    seconds = time_epochs(lambda: sdae.finetune(model, examples, None, noise, options, generator))
-    return len(examples) / seconds
-
-
-def pretrain_rate(examples: Examples, sizes: list[int], batch_size: int, device) -> float:
-    """Example-pair updates per second over one greedy pass (one epoch for each pair, codes included)."""
-    model = sdae.StackedDenoisingAutoencoder(sizes, generator=torch.Generator().manual_seed(0)).to(device)
-    noise = sdae.parse_noise(sdae.RunConfig().noise)
-    generator = torch.Generator(device=device).manual_seed(0)
-    options = TrainOptions(epochs=1, batch_size=batch_size)
-    seconds = time_epochs(lambda: sdae.pretrain(model, examples, None, noise, options, generator))
-    return len(examples) * (len(sizes) - 1) / seconds
-
-
-def pretrain_weights(sizes: list[int]) -> int:
-    return weights_of(sizes)  # each pair's encoder and decoder once over the greedy pass
+    train = sdae.finetune if stage == "finetune" else sdae.pretrain
+    seconds = time_epochs(lambda: train(model, examples, None, noise, options, generator))
+    return len(examples) * (1 if stage == "finetune" else len(sizes) - 1) / seconds
 
 
 def reference_rate(images: np.ndarray, labels: np.ndarray, sizes: list[int], device) -> float:
@@ -170,9 +159,10 @@ def main() -> None:
     print(f"{'stage':<10} {'batch':>6} {'examples/s':>11} {'GFLOP/s':>8} {'of GEMM':>8}")
     rows = []
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
-        for stage, rate_fn in (("finetune", finetune_rate), ("pretrain", pretrain_rate)):
-            rate = rate_fn(subset, sizes, batch, device)
-            per_example = flops_per_example if stage == "finetune" else 6 * pretrain_weights(sizes) / (len(sizes) - 1)
+        for stage in ("finetune", "pretrain"):
+            rate = sdae_rate(stage, subset, sizes, batch, device)
+            # a pretraining "example" is one example through one pair: on average 1/(pairs) of the weights
+            per_example = flops_per_example / (1 if stage == "finetune" else len(sizes) - 1)
             gflops = rate * per_example / 1e9
             rows.append({"stage": stage, "batch_size": batch, "examples_per_s": rate, "gflops": gflops,
                          "fraction_of_gemm": gflops / gemm})
@@ -183,7 +173,7 @@ def main() -> None:
     images = data.train[: args.examples].numpy().reshape(-1, 28, 28)
     reference = reference_rate(images, data.train_labels[: args.examples].numpy(), sizes, device)
     ours = next(r["examples_per_s"] for r in rows if r["stage"] == "finetune" and r["batch_size"] == DEFAULT.batch_size) \
-        if any(r["batch_size"] == DEFAULT.batch_size for r in rows) else finetune_rate(subset, sizes, DEFAULT.batch_size, device)
+        if any(r["batch_size"] == DEFAULT.batch_size for r in rows) else sdae_rate("finetune", subset, sizes, DEFAULT.batch_size, device)
     report["reference_examples_per_s"] = reference
     report["ours_over_reference"] = ours / reference
     print(f"\nreference loop (Dataset + ToTensor + DataLoader(32), SGD 0.01, MSE): {reference:.0f} examples/s")
@@ -194,13 +184,13 @@ def main() -> None:
     scaling = []
     for n in (10000, 30000, 60000):
         part = all_digits.subset(torch.arange(n, device=device))
-        seconds = n / finetune_rate(part, sizes, DEFAULT.batch_size, device)
+        seconds = n / sdae_rate("finetune", part, sizes, DEFAULT.batch_size, device)
         scaling.append({"network": sizes, "examples": n, "seconds": seconds})
         print(f"{'-'.join(map(str, sizes)):<20} {n:>9} {seconds:>8.2f} {1e6 * seconds / n:>11.1f}", flush=True)
     for width in (256, 1000, 2000):
         wide = [784, width, 128, 64]
         part = all_digits.subset(torch.arange(10000, device=device))
-        seconds = 10000 / finetune_rate(part, wide, DEFAULT.batch_size, device)
+        seconds = 10000 / sdae_rate("finetune", part, wide, DEFAULT.batch_size, device)
         scaling.append({"network": wide, "examples": 10000, "seconds": seconds,
                         "gflops": 10000 * 6 * weights_of(wide) / seconds / 1e9})
         print(f"{'-'.join(map(str, wide)):<20} {10000:>9} {seconds:>8.2f} {1e6 * seconds / 10000:>11.1f}", flush=True)

@@ -30,12 +30,7 @@ def finetune(
     hooks = hooks or Hooks()
     loss = resolve_loss(options.loss, sigmoid_output=True)
     optimizer = make_optimizer(model.parameters(), options)
-    start = 0
-    if resume is not None:
-        model.load_state_dict(resume.model)
-        optimizer.load_state_dict(resume.optimizer)
-        generator.set_state(resume.generator)
-        start = resume.epoch
+    start = resume.restore(model, optimizer, generator) if resume is not None else 0
     objective = DenoisingObjective(model, train, noise, generator, loss)
     records = []
 

@@ -67,8 +67,7 @@ def pretrain(
     hooks = hooks or Hooks()
     first_pair = 0
     if resume is not None:
-        model.load_state_dict(resume.model)
-        generator.set_state(resume.generator)
+        resume.restore(model, None, generator)  # the optimizer is pair k's, restored below
         first_pair = resume.pair
     records = []
     for k in range(first_pair, model.depth):

@@ -66,10 +66,7 @@ def supervised_finetune(
     best = {"epoch": 0, "error": float("inf"), "loss": float("inf"), "model": None}
     start = 0
     if resume is not None:
-        model.load_state_dict(resume.model)
-        optimizer.load_state_dict(resume.optimizer)
-        generator.set_state(resume.generator)
-        start = resume.epoch
+        start = resume.restore(model, optimizer, generator)
         best = dict(resume.extra["best"])
     records: list[dict] = []
 

@@ -193,6 +193,14 @@ class TrainingState:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None, generator: torch.Generator) -> int:
+        """Put the saved weights, optimizer and generator state back; returns the epochs already done."""
+        model.load_state_dict(self.model)
+        if optimizer is not None:
+            optimizer.load_state_dict(self.optimizer)
+        generator.set_state(self.generator)
+        return self.epoch
+
 
 def _to_cpu(value):
     if isinstance(value, torch.Tensor):

@@ -344,4 +344,5 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each example."""
-        return self.classes_[self._logits(X).argmax(1).numpy()]
+        best = self._logits(X).argmax(1).numpy()  # checks fitted-ness first
+        return self.classes_[best]

@@ -189,7 +189,7 @@ def evaluate(run, device, data_dir):
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def visualize(run, data_dir):
     """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
-    for path in sdae.visualize_run(run, data_dir=data_dir):
+    for path in sdae.visualize_run(run, data_dir):
         click.echo(str(path))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch
 from sdae.corruption import parse_noise
 from sdae.data import Examples
 from sdae.errors import UsageError
-from sdae.files import atomic_write_bytes, atomic_write_json, read_json
+from sdae.files import atomic_write_bytes, atomic_write_json
 from sdae.pretrain import clean_codes
 from sdae.run import WEIGHTS, RunFolder
 from sdae.train import resolve_device
@@ -23,7 +24,11 @@ from sdae.workflow import Prepared, prepare
 
 
 def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, Prepared, torch.device]:
-    folder = RunFolder.open(run)
+    return _prepare(RunFolder.open(run), data_dir, device)
+
+
+def _prepare(folder: RunFolder, data_dir: str | None, device: str | None) -> tuple[RunFolder, Prepared, torch.device]:
+    """The run's data (split by its seed) on the device; `data_dir` says where MNIST is now."""
     config = folder.config
     if data_dir is not None:
         config.data = replace(config.data, data_dir=str(data_dir))
@@ -48,11 +53,8 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
         error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
         results["classification"] = {"test_error": 100 * error, "test_loss": loss, "test_size": len(test),
                                      "best_epoch": _best_supervised_epoch(folder)}
-    path = folder.path / "evaluation.json"
-    merged = read_json(path) if path.is_file() else {}
-    merged.update(results)
-    atomic_write_json(path, merged)
-    return merged
+    atomic_write_json(folder.path / "evaluation.json", results)
+    return results
 
 
 def _best_supervised_epoch(folder: RunFolder) -> int | None:
@@ -69,9 +71,8 @@ def _test_or_validation(dataset, val: Examples | None, device) -> tuple[Examples
     return val, None, "validation"
 
 
-def visualize_run(run: str | os.PathLike, device: str | None = None, data_dir: str | None = None,
-                  digits: int = 10, map_size: int = 2000) -> list:
-    """Write the run's pictures into RUN/figures/ and return their paths."""
+def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: int = 10, map_size: int = 2000) -> list:
+    """Write the run's pictures into RUN/figures/ and return their paths (drawn on the CPU)."""
     from sdae import viz
 
     folder, data, _ = _open(run, data_dir, "cpu")
@@ -110,7 +111,9 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
         raise UsageError(f"--layer must be between 1 and {depth} for this run, got {layer}")
     if split not in ("train", "validation", "test"):
         raise UsageError(f"--split must be train, validation or test, got {split!r}")
-    folder, data, device_ = _open(run, data_dir, device)
+    if out is not None and not Path(out).parent.is_dir():
+        raise UsageError(f"--out {out}: folder {Path(out).parent} does not exist")
+    folder, data, device_ = _prepare(folder, data_dir, device)
     dataset = data.dataset
     if split == "test":
         if dataset.test is None:

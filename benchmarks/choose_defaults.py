@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--adam-lrs", default="0.001,0.003,0.01")
     parser.add_argument("--sgd-lrs", default="0.1,0.3")
     parser.add_argument("--batch-sizes", default="32,64,128,256")
+    parser.add_argument("--init", choices=("he", "torch"), default="he",
+                        help="sdae's He initialisation, or PyTorch's default Linear initialisation, for comparison")
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
     args = parser.parse_args()
     batches = [int(b) for b in args.batch_sizes.split(",")]
@@ -43,7 +45,7 @@ def main() -> None:
     dataset, train, val = data.dataset, data.train, data.val
     noise = sdae.parse_noise(config.noise)
     baseline = mean_image_mse(train, val)
-    print(f"{args.limit} digits, pretrain {args.pretrain_epochs} epochs/pair, finetune {args.finetune_epochs} epochs; "
+    print(f"{args.limit} digits, {args.init} initialisation, pretrain {args.pretrain_epochs} epochs/pair, finetune {args.finetune_epochs} epochs; "
           f"mean-image validation MSE {baseline:.5f}")
     print(f"{'optimizer':<9} {'lr':>7} {'batch':>6} {'val loss':>9} {'val MSE':>9} {'seconds':>8}")
     rows = []
@@ -51,6 +53,11 @@ def main() -> None:
         for lr, batch in itertools.product(lrs, batches):
             setup = torch.Generator().manual_seed(args.seed)
             model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=setup)
+            if args.init == "torch":
+                torch.manual_seed(args.seed)
+                for module in model.modules():
+                    if isinstance(module, torch.nn.Linear):
+                        module.reset_parameters()
             generator = torch.Generator().manual_seed(args.seed)
             started = time.perf_counter()
             sdae.pretrain(model, train, val, noise, sdae.TrainOptions(args.pretrain_epochs, batch, name, lr), generator)

@@ -124,9 +124,11 @@ def peak_memory_of_full_finetune(data_dir: str | None, epochs: int) -> dict:
         command = [sys.executable, "-m", "cli.main"]
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root
-        subprocess.run([*command, "pretrain", "--out", run, "--epochs", "1", "--quiet"], env=env, check=True)
+        subprocess.run([*command, "pretrain", "--out", run, "--epochs", "1", "--quiet"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
         started = time.perf_counter()
-        subprocess.run([*command, "finetune", run, "--epochs", str(epochs), "--quiet"], env=env, check=True)
+        subprocess.run([*command, "finetune", run, "--epochs", str(epochs), "--quiet"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"peak_rss_mib": peak_kib / 1024, "finetune_epochs": epochs, "finetune_process_seconds": seconds}

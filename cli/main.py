@@ -208,7 +208,7 @@ def encode(run, layer, split, out, device, data_dir):
 
 @cli.command()
 @click.argument("run", type=click.Path())
-@click.option("--train-size", type=int, default=5000, show_default=True, help="Training examples for every SVM.")
+@click.option("--train-size", type=int, default=10000, show_default=True, help="Training examples for every SVM.")
 @click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def svm(run, train_size, test_size, data_dir):

@@ -136,7 +136,7 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
     return result
 
 
-def svm_run(run: str | os.PathLike, train_size: int = 5000, test_size: int | None = None, data_dir: str | None = None,
+def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | None = None, data_dir: str | None = None,
             kernels: tuple[str, ...] = ("linear", "rbf"), val_size: int = 2000, on_result=None) -> dict:
     """Linear and RBF SVMs on pixels and on each layer's codes; written to RUN/svm.json and returned.
 

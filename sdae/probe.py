@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 KERNELS = ("linear", "rbf")
-C_GRID = {"linear": (0.001, 0.01, 0.1, 1.0), "rbf": (1.0, 10.0)}
+C_GRID = {"linear": (0.001, 0.01, 0.1, 1.0), "rbf": (1.0, 10.0, 100.0)}
 
 
 @dataclass

@@ -45,7 +45,8 @@ def main() -> None:
     dataset, train, val = data.dataset, data.train, data.val
     noise = sdae.parse_noise(config.noise)
     baseline = mean_image_mse(train, val)
-    print(f"{args.limit} digits, {args.init} initialisation, pretrain {args.pretrain_epochs} epochs/pair, finetune {args.finetune_epochs} epochs; "
+    print(f"{args.limit} digits, {args.init} initialisation, pretrain {args.pretrain_epochs} epochs/pair, "
+          f"finetune {args.finetune_epochs} epochs; "
           f"mean-image validation MSE {baseline:.5f}")
     print(f"{'optimizer':<9} {'lr':>7} {'batch':>6} {'val loss':>9} {'val MSE':>9} {'seconds':>8}")
     rows = []

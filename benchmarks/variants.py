@@ -22,7 +22,7 @@ import sdae
 from sdae import variants
 from sdae.data import Examples, Scaling, mnist_files
 from sdae.idx import read_pair
-from sdae.supervised import classification_scores, supervised_finetune
+from sdae.supervised import best_record, classification_scores, supervised_finetune
 from sdae.train import TrainOptions, resolve_device
 
 # Vincent et al. 2010, Table 3: test error % of SdA-3 and SVM-rbf.
@@ -55,7 +55,7 @@ def sda3(problem: variants.Variant, args, device: torch.device) -> tuple[float, 
     records = supervised_finetune(model, examples("train"), labels("train"), examples("valid"), labels("valid"),
                                   TrainOptions(epochs=args.epochs, lr=5e-4, schedule="cosine"), generator)
     error, _ = classification_scores(model, examples("test"), labels("test"))
-    best = min(records, key=lambda r: (r["val_error"], r["val_loss"]))
+    best = best_record(records)
     return 100 * error, {"best_epoch": best["epoch"], "valid_error": 100 * best["val_error"]}
 
 

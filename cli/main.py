@@ -12,6 +12,7 @@ import sdae
 from cli.progress import Reporter
 from sdae.errors import Interrupted, SDAEError, UsageError
 from sdae.run import DataOptions, RunConfig
+from sdae.supervised import best_record
 from sdae.train import LOSSES, OPTIMIZERS, SCHEDULES, TrainOptions
 
 DEFAULTS = RunConfig()
@@ -114,7 +115,7 @@ def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, los
                                  patience=patience, hooks=reporter.hooks())
     rows = [r for r in folder.read_metrics() if r["stage"] in ("finetune", "supervised")]
     if rows and rows[-1]["stage"] == "supervised":
-        best = min(rows, key=lambda r: (r["val_error"], r["val_loss"]))
+        best = best_record(rows)
         click.echo(f"fine-tuned {folder.path} on the labels: kept epoch {best['epoch']}, "
                    f"validation error {100 * best['val_error']:.2f}%")
     elif rows:
@@ -151,7 +152,7 @@ def info(run):
             where = stage if pair is None else f"{stage} pair {pair}"
             val = "" if last["val_loss"] is None else f", val {last['val_loss']:.5f}"
             if "val_error" in last:
-                best = min((r for r in rows if r["pair"] == pair), key=lambda r: (r["val_error"], r["val_loss"]))
+                best = best_record(rows)
                 val += f", best validation error {100 * best['val_error']:.2f}% (epoch {best['epoch']})"
             lines.append(f"  {where}: {last['epoch']} epochs, last train {last['train_loss']:.5f}{val} ({last['loss']}), {seconds:.1f} s")
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))

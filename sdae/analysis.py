@@ -58,8 +58,10 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
 
 
 def _best_supervised_epoch(folder: RunFolder) -> int | None:
+    from sdae.supervised import best_record
+
     rows = [r for r in folder.read_metrics() if r["stage"] == "supervised"]
-    return min(rows, key=lambda r: (r["val_error"], r["val_loss"]))["epoch"] if rows else None
+    return best_record(rows)["epoch"] if rows else None
 
 
 def _test_or_validation(dataset, val: Examples | None, device) -> tuple[Examples, torch.Tensor | None, str]:

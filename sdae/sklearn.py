@@ -295,7 +295,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : SDAEClassifier
         """
-        from sdae.supervised import supervised_finetune
+        from sdae.supervised import best_record, supervised_finetune
         from sdae.workflow import split_indices
 
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
@@ -328,7 +328,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = model.cpu().eval()
         self.scaling_ = (scaling.offset, scaling.scale)
         self.validation_scores_ = [1.0 - r["val_error"] for r in records]
-        self.best_epoch_ = min(records, key=lambda r: (r["val_error"], r["val_loss"]))["epoch"]
+        self.best_epoch_ = best_record(records)["epoch"]
         return self
 
     def _logits(self, X) -> torch.Tensor:

@@ -43,6 +43,11 @@ def classification_scores(model: StackedDenoisingAutoencoder, inputs: Examples, 
     return wrong / len(inputs), loss / len(inputs)
 
 
+def best_record(records: list[dict]) -> dict:
+    """The supervised epoch whose weights are kept: lowest validation error, then lowest validation loss."""
+    return min((r for r in records if r["stage"] == "supervised"), key=lambda r: (r["val_error"], r["val_loss"]))
+
+
 class EarlyStopping(Exception):
     """Raised inside the epoch loop when validation stopped improving (caught by `supervised_finetune`)."""
 

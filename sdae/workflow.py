@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 import torch
@@ -121,6 +122,8 @@ def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[
 def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool = False, hooks: Hooks | None = None) -> RunFolder:
     """Create a run folder at `out` and greedily pretrain every pair into it."""
     config.validate()
+    if config.data.data_dir is not None:  # recorded absolute, so later commands work from any folder
+        config.data = replace(config.data, data_dir=str(Path(config.data.data_dir).expanduser().resolve()))
     noise = parse_noise(config.noise)
     device = resolve_device(config.device)
     data = prepare(config, device)

@@ -83,9 +83,6 @@ class Dataset:
             raise DataError(f"dataset {self.name!r} has no {split} split")
         return Examples(values.to(device), self.scaling)
 
-    def labels(self, split: str = "train") -> torch.Tensor | None:
-        return self.train_labels if split == "train" else self.test_labels
-
 
 class Examples:
     """A dataset split resident on a device; `batch(index)` gives float32 rows scaled to [0, 1]."""
@@ -100,10 +97,6 @@ class Examples:
     @property
     def device(self) -> torch.device:
         return self.values.device
-
-    @property
-    def dim(self) -> int:
-        return int(self.values.shape[1])
 
     def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
         return self.scaling.apply(self.values[index])
@@ -332,11 +325,9 @@ def _square(d: int) -> tuple[int, int] | None:
 
 # ----------------------------------------------------------------------------------------- entry
 
-DATASETS = ("mnist", "digits", "patches")
-
 
 def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Dataset:
-    """Load a dataset by name (`mnist`, `digits`) or from a `.npz`/`.npy` path."""
+    """Load a dataset by name (`mnist`, `digits`, `patches`) or from a `.npz`/`.npy` path."""
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be a positive number of examples, got {limit}")
     if spec == "mnist":

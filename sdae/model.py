@@ -155,10 +155,6 @@ class StackedDenoisingAutoencoder(nn.Module):
         activation = self.decoder[2 * (self.depth - 1 - k) + 1]
         return DenoisingPair(self.encoder_linear(k), self.decoder_linear(k), activation)
 
-    def pair_parameters(self, k: int) -> list[nn.Parameter]:
-        """The parameters pair k trains (the tied weight once)."""
-        return list(self.pair(k).parameters())
-
     def encode(self, x: torch.Tensor, layer: int | None = None) -> torch.Tensor:
         """The code after `layer` encoder Linear+ReLU steps (default: the top code)."""
         layer = self.depth if layer is None else layer

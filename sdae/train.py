@@ -70,7 +70,7 @@ class EpochResult:
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], options: TrainOptions) -> torch.optim.Optimizer:
-    """Adam or SGD, fused (one kernel for all parameters: about 6x faster steps on the CPU) where torch has it."""
+    """Adam or SGD, fused (one kernel for all parameters: 2.5x faster Adam steps here) where torch has it."""
     params = list(params)
     if options.optimizer == "adam":
         cls, kwargs = torch.optim.Adam, {"lr": options.lr, "weight_decay": options.weight_decay}

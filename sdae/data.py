@@ -246,7 +246,8 @@ def _check_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _scaling_for(x: np.ndarray) -> Scaling:
+def scaling_for(x: np.ndarray) -> Scaling:
+    """uint8 data is scaled by 1/255; data already in [0, 1] is kept; anything else is min-max scaled."""
     if x.dtype == np.uint8:
         return Scaling(0.0, 1.0 / 255.0)
     low, high = float(x.min()), float(x.max())
@@ -300,11 +301,12 @@ def load_arrays(path: str | os.PathLike, limit: int | None = None) -> Dataset:
         x_train = x_train[:limit]
         y_train = None if y_train is None else y_train[:limit]
     try:
-        scaling = _scaling_for(x_train)
+        scaling = scaling_for(x_train)
     except DataError as e:
         raise DataError(f"{path}[x_train]: {e}") from None
-    if x_test is not None and x_test.dtype != x_train.dtype and scaling == Scaling(0.0, 1.0 / 255.0):
-        x_test = x_test.astype(np.uint8)
+    if x_test is not None and (x_test.dtype == np.uint8) != (x_train.dtype == np.uint8):
+        # one scaling serves both: bytes and other numbers would need different ones
+        raise DataError(f"{path}: x_train is {x_train.dtype} but x_test is {x_test.dtype}; save both as uint8 or neither")
     image_shape = tuple(x_train.shape[1:]) if x_train.ndim == 3 else _square(x_train.shape[1])
     return Dataset(
         name=str(path),

@@ -9,7 +9,7 @@ class UsageError(SDAEError, ValueError):
     """An option or argument has a value sdae cannot use (the CLI exits with 2)."""
 
 
-class DataError(SDAEError):
+class DataError(SDAEError, ValueError):
     """A dataset file or array is missing, malformed or unsuitable."""
 
 

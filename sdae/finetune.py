@@ -40,10 +40,7 @@ def finetune(
 
     def on_epoch(result: EpochResult) -> None:
         records.append(record("finetune", None, result, loss))
-        if hooks.on_epoch:
-            hooks.on_epoch(records[-1])
-        if hooks.on_state:
-            hooks.on_state(TrainingState.capture("finetune", None, result.epoch, model, optimizer, generator))
+        hooks.epoch_done(records[-1], lambda: TrainingState.capture("finetune", None, result.epoch, model, optimizer, generator))
 
     model.train()
     fit(objective, optimizer, len(train), options, generator,

@@ -26,8 +26,8 @@ def clean_codes(model: StackedDenoisingAutoencoder, layer: int, examples: Exampl
     return codes
 
 
-def pair_inputs(model: StackedDenoisingAutoencoder, k: int, train: Examples, val: Examples | None,
-                batch_size: int) -> tuple[Examples, Examples | None, tuple[float, float]]:
+def pair_inputs(model: StackedDenoisingAutoencoder, k: int, train: Examples,
+                val: Examples | None) -> tuple[Examples, Examples | None, tuple[float, float]]:
     """Pair k's clean training and validation inputs, and the value range its noise respects."""
     if k == 0:
         return train, val, (0.0, 1.0)
@@ -71,7 +71,7 @@ def pretrain(
         first_pair = resume.pair
     records = []
     for k in range(first_pair, model.depth):
-        inputs, val_inputs, value_range = pair_inputs(model, k, train, val, options.batch_size)
+        inputs, val_inputs, value_range = pair_inputs(model, k, train, val)
         pair = model.pair(k)
         loss = resolve_loss(options.loss, sigmoid_output=k == 0)
         optimizer = make_optimizer(pair.parameters(), options)
@@ -87,10 +87,7 @@ def pretrain(
 
         def on_epoch(result: EpochResult, k=k, optimizer=optimizer, loss=loss) -> None:
             records.append(record("pretrain", k, result, loss))
-            if hooks.on_epoch:
-                hooks.on_epoch(records[-1])
-            if hooks.on_state:
-                hooks.on_state(TrainingState.capture("pretrain", k, result.epoch, model, optimizer, generator))
+            hooks.epoch_done(records[-1], lambda: TrainingState.capture("pretrain", k, result.epoch, model, optimizer, generator))
 
         model.train()
         fit(objective, optimizer, len(inputs), options, generator,

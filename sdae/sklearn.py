@@ -18,19 +18,25 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sdae.corruption import parse_noise
-from sdae.data import Examples, Scaling
+from sdae.data import Examples, Scaling, scaling_for
 from sdae.finetune import finetune
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.pretrain import clean_codes, pretrain
 from sdae.train import OPTIMIZERS, TrainOptions, resolve_device
 
 
-def fit_scaling(X: np.ndarray) -> Scaling:
-    """Data already in [0, 1] is kept; anything else is min-max scaled with the training data's range."""
-    low, high = float(X.min()), float(X.max())
-    if low >= 0.0 and high <= 1.0:
-        return Scaling(0.0, 1.0)
-    return Scaling(low, 1.0 / (high - low)) if high > low else Scaling(low, 1.0)
+def as_float_tensor(X: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+
+
+def hidden_sizes(hidden_layer_sizes, layer: int | None = None) -> list[int]:
+    """The hidden sizes as a list of ints, checked (and that `layer` is one of them)."""
+    sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
+    if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}")
+    if layer is not None and layer > len(sizes):
+        raise ValueError(f"layer={layer} but there are only {len(sizes)} hidden layers")
+    return [int(s) for s in sizes]
 
 
 def seed_from(random_state) -> int:
@@ -131,14 +137,6 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.device = device
         self.random_state = random_state
 
-    def _hidden(self) -> list[int]:
-        sizes = [self.hidden_layer_sizes] if isinstance(self.hidden_layer_sizes, Integral) else list(self.hidden_layer_sizes)
-        if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        if self.layer is not None and self.layer > len(sizes):
-            raise ValueError(f"layer={self.layer} but there are only {len(sizes)} hidden layers")
-        return [int(s) for s in sizes]
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (and fine-tune) on X.
@@ -156,12 +154,12 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted transformer.
         """
         X = validate_data(self, X, dtype=(np.float32, np.float64))
-        hidden = self._hidden()
+        hidden = hidden_sizes(self.hidden_layer_sizes, self.layer)
         noise = parse_noise(self.noise)
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
-        scaling = fit_scaling(X)
-        examples = Examples(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device), scaling)
+        scaling = scaling_for(X)
+        examples = Examples(as_float_tensor(X).to(device), scaling)
         model = StackedDenoisingAutoencoder([X.shape[1], *hidden], tied=self.tied, generator=torch.Generator().manual_seed(seed))
         model.to(device)
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -189,7 +187,7 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
-        examples = Examples(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), Scaling(*self.scaling_))
+        examples = Examples(as_float_tensor(X), Scaling(*self.scaling_))
         layer = self.model_.depth if self.layer is None else self.layer
         return clean_codes(self.model_, layer, examples).numpy()
 
@@ -303,7 +301,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got {len(self.classes_)}")
-        hidden = SDAETransformer(self.hidden_layer_sizes)._hidden()
+        hidden = hidden_sizes(self.hidden_layer_sizes)
         noise = parse_noise(self.noise)
         device = resolve_device(self.device)
         seed = seed_from(self.random_state)
@@ -311,8 +309,8 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
         if len(val_index) == 0:
             raise ValueError("validation_fraction leaves no validation examples; give more data or a larger fraction")
-        scaling = fit_scaling(X[train_index.numpy()])
-        values = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+        scaling = scaling_for(X[train_index.numpy()])
+        values = as_float_tensor(X).to(device)
         labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
         train = Examples(values[train_index.to(device)], scaling)
         val = Examples(values[val_index.to(device)], scaling)
@@ -334,7 +332,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
-        x = Scaling(*self.scaling_).apply(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+        x = Scaling(*self.scaling_).apply(as_float_tensor(X))
         with torch.no_grad():
             return self.model_.classify(x)
 

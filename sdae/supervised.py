@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from sdae.data import Examples
 from sdae.model import StackedDenoisingAutoencoder
+from sdae.pretrain import record
 from sdae.train import EpochResult, Hooks, TrainingState, TrainOptions, autocast, fit, make_optimizer
 
 
@@ -80,12 +81,9 @@ def supervised_finetune(
         if (error, loss) < (best["error"], best["loss"]):
             best.update(epoch=result.epoch, error=error, loss=loss,
                         model={k: v.detach().clone() for k, v in model.state_dict().items()})
-        records.append({"stage": "supervised", "pair": None, "epoch": result.epoch, "train_loss": result.train_loss,
-                        "val_loss": loss, "val_error": error, "loss": "cross-entropy", "seconds": round(result.seconds, 4)})
-        if hooks.on_epoch:
-            hooks.on_epoch(records[-1])
-        if hooks.on_state:
-            hooks.on_state(TrainingState.capture("supervised", None, result.epoch, model, optimizer, generator, {"best": best}))
+        records.append({**record("supervised", None, result, "cross-entropy"), "val_loss": loss, "val_error": error})
+        hooks.epoch_done(records[-1], lambda: TrainingState.capture("supervised", None, result.epoch, model, optimizer,
+                                                                   generator, {"best": best}))
         if patience is not None and result.epoch - best["epoch"] >= patience:
             raise EarlyStopping
 

@@ -220,6 +220,13 @@ class Hooks:
     on_epoch: Callable[[dict], None] | None = None
     on_state: Callable[[TrainingState], None] | None = None
 
+    def epoch_done(self, record: dict, state: Callable[[], TrainingState]) -> None:
+        """Report an epoch's record, then its state (captured only if someone listens: it copies weights)."""
+        if self.on_epoch:
+            self.on_epoch(record)
+        if self.on_state:
+            self.on_state(state())
+
 
 def resolve_device(name: str | torch.device) -> torch.device:
     """`auto` takes the GPU where there is one; `cuda` without one is an error."""

@@ -8,6 +8,7 @@ and biases, the same approximation as the paper's "filters" of higher layers.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -27,8 +28,6 @@ FIGURE_DPI = 100
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
     plt.close(fig)

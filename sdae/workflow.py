@@ -87,8 +87,9 @@ class _Saver:
     def on_state(self, state: TrainingState) -> None:
         self.pending = (state, list(self.records))
         if state.epoch % self.save_every == 0 or state.epoch == self.last_epoch:
-            self.flush()
-        self.folder.write_metrics(self.records)
+            self.flush()  # the checkpoint, then the metrics that go with it
+        else:
+            self.folder.write_metrics(self.records)
         if self.user.on_state:
             self.user.on_state(state)
 

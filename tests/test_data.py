@@ -116,6 +116,7 @@ def test_user_arrays_npz_and_npy(tmp_path):
     ({"images": np.zeros((4, 3))}, "no array named x_train"),
     ({"x_train": np.ones((4, 3)) * 7}, "all values are 7"),
     ({"x_train": np.zeros((4, 3)), "x_test": np.zeros((2, 5))}, "x_test examples have 5 features"),
+    ({"x_train": np.zeros((4, 3), np.uint8), "x_test": np.full((2, 3), 0.5)}, "save both as uint8 or neither"),
 ])
 def test_bad_user_arrays_are_named(tmp_path, arrays, words):
     np.savez(tmp_path / "bad.npz", **arrays)

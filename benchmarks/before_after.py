@@ -17,7 +17,7 @@ import torch
 
 import sdae
 from sdae import corruption, train
-from sdae.workflow import prepare
+from sdae.commands.rundata import prepare
 
 
 def slow_optimizer(params, options):
@@ -40,7 +40,7 @@ def run(seed: int, data) -> tuple[float, float]:
     started = time.perf_counter()
     sdae.pretrain(model, data.train, data.val, noise, sdae.TrainOptions(epochs=2), generator)
     records = sdae.finetune(model, data.train, data.val, noise, sdae.TrainOptions(epochs=10), generator)
-    return records[-1]["val_loss"], time.perf_counter() - started
+    return records[-1].val_loss, time.perf_counter() - started
 
 
 def main() -> None:
@@ -51,8 +51,6 @@ def main() -> None:
     print(f"{'version':<8} {'seed':>4} {'val loss':>9} {'seconds':>8}")
     for seed in [int(s) for s in args.seeds.split(",")]:
         with mock.patch.object(train, "make_optimizer", slow_optimizer), \
-                mock.patch("sdae.pretrain.make_optimizer", slow_optimizer), \
-                mock.patch("sdae.finetune.make_optimizer", slow_optimizer), \
                 mock.patch.object(corruption.Mixture, "corrupt", generic_mixture):
             loss, seconds = run(seed, data)
         print(f"{'before':<8} {seed:>4} {loss:>9.5f} {seconds:>8.1f}", flush=True)

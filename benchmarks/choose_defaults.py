@@ -20,8 +20,8 @@ import time
 import torch
 
 import sdae
-from sdae.evaluate import mean_image_mse, reconstruction_errors
-from sdae.workflow import prepare
+from sdae.report.reconstruction import mean_image_mse, reconstruction_errors
+from sdae.commands.rundata import prepare
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,7 +42,7 @@ def main() -> None:
     config = sdae.RunConfig(data=sdae.DataOptions("mnist", limit=args.limit), seed=args.seed)
     device = torch.device("cpu")
     data = prepare(config, device)
-    dataset, train, val = data.dataset, data.train, data.val
+    train, val = data.train, data.val
     noise = sdae.parse_noise(config.noise)
     baseline = mean_image_mse(train, val)
     print(f"{args.limit} digits, {args.init} initialisation, pretrain {args.pretrain_epochs} epochs/pair, "
@@ -65,7 +65,7 @@ def main() -> None:
             records = sdae.finetune(model, train, val, noise, sdae.TrainOptions(args.finetune_epochs, batch, name, lr), generator)
             seconds = time.perf_counter() - started
             val_mse = reconstruction_errors(model, val)["mse"]
-            row = {"optimizer": name, "lr": lr, "batch_size": batch, "val_loss": records[-1]["val_loss"],
+            row = {"optimizer": name, "lr": lr, "batch_size": batch, "val_loss": records[-1].val_loss,
                    "val_mse": val_mse, "seconds": seconds}
             rows.append(row)
             print(f"{name:<9} {lr:>7g} {batch:>6} {row['val_loss']:>9.5f} {val_mse:>9.5f} {seconds:>8.1f}", flush=True)

@@ -8,9 +8,9 @@ import time
 import torch
 
 import sdae
-from sdae.objective import reconstruction_loss
+from sdae.stages import reconstruction_loss
 from sdae.train import TrainOptions, make_optimizer, train_epoch
-from sdae.workflow import prepare
+from sdae.commands.rundata import prepare
 
 
 def main() -> None:

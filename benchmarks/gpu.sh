@@ -10,7 +10,7 @@ mkdir -p "$out"
 "$python" -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.cuda.get_device_name())"
 timeout 300 "$python" benchmarks/speed.py --device cuda --memory-epochs 3 --out "$out/speed-gpu.json"
 run=$(mktemp -d)/mnist
-sdae() { "$python" -m cli.main "$@"; }
+sdae() { "$python" -m sdae "$@"; }
 start=$(date +%s.%N)
 sdae pretrain --out "$run" --device cuda --quiet
 mid=$(date +%s.%N)

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 
 import sdae
-from sdae import variants
-from sdae.data import Examples, Scaling, mnist_files
-from sdae.idx import read_pair
-from sdae.supervised import best_record, classification_scores, supervised_finetune
+from sdae.data import variants
+from sdae.data import Examples, Scaling, mnist
+from sdae.stages import best_record, classification_scores, supervised_finetune
 from sdae.train import TrainOptions, resolve_device
 
 # Vincent et al. 2010, Table 3: test error % of SdA-3 and SVM-rbf.
@@ -32,9 +31,9 @@ PAPER = {"mnist-basic": (2.84, 3.03), "mnist-rot": (9.53, 11.11), "mnist-bg-rand
 
 
 def all_mnist(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
-    files = mnist_files(data_dir)
-    train, train_labels = read_pair(files["train_images"], files["train_labels"])
-    test, test_labels = read_pair(files["test_images"], files["test_labels"])
+    files = mnist.files(data_dir)
+    train, train_labels = mnist.read_pair(files["train_images"], files["train_labels"])
+    test, test_labels = mnist.read_pair(files["test_images"], files["test_labels"])
     return np.concatenate([train, test]), np.concatenate([train_labels, test_labels])
 
 
@@ -56,7 +55,7 @@ def sda3(problem: variants.Variant, args, device: torch.device) -> tuple[float, 
                                   TrainOptions(epochs=args.epochs, lr=5e-4, schedule="cosine"), generator)
     error, _ = classification_scores(model, examples("test"), labels("test"))
     best = best_record(records)
-    return 100 * error, {"best_epoch": best["epoch"], "valid_error": 100 * best["val_error"]}
+    return 100 * error, {"best_epoch": best.epoch, "valid_error": 100 * best.val_error}
 
 
 def rbf_svm(problem: variants.Variant) -> tuple[float, dict]:

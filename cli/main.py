@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import sys
-from dataclasses import replace
 
 import click
 
 import sdae
-from cli.progress import Reporter
+from sdae.config import DataOptions, RunConfig
 from sdae.errors import Interrupted, SDAEError, UsageError
-from sdae.run import DataOptions, RunConfig
-from sdae.supervised import best_record
+from sdae.model import hidden_sizes
+from sdae.stages import best_record
 from sdae.train import LOSSES, OPTIMIZERS, SCHEDULES, TrainOptions
+
+from . import messages
+from .messages import translate
+from .progress import Reporter
 
 DEFAULTS = RunConfig()
 DEFAULT_TRAIN = TrainOptions()
-_state = {"debug": False}
-
+_state: dict = {"debug": False}
 
 def parse_layers(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UsageError(f"--layers {text!r}: sizes must be whole numbers separated by commas, e.g. 256,128,64") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise UsageError(f"--layers {text!r}: give at least one hidden size, all positive, e.g. 256,128,64")
-    return sizes
+        raise UsageError(f"`hidden` {text!r}: sizes must be whole numbers separated by commas, e.g. 256,128,64") from None
+    return hidden_sizes(sizes)
 
 
 def training_options(f):
@@ -83,14 +83,15 @@ def cli(debug: bool) -> None:
 def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, epochs, batch_size, optimizer, lr,
              momentum, weight_decay, loss, schedule, device, save_every, resume, overwrite, quiet, seed):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
+    messages.RUN[0] = out
     reporter = Reporter(quiet)
     if resume:
-        folder = sdae.resume_pretraining(out, hooks=reporter.hooks(), device=device)
+        folder = sdae.resume_pretraining(out, hooks=reporter.hooks(), device=device, data_dir=data_dir)
     else:
         config = RunConfig(
             data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
-            save_every=save_every or 1,
+            save_every=DEFAULTS.save_every if save_every is None else save_every,
             pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule),
         )
         folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=reporter.hooks())
@@ -108,24 +109,28 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, e
 def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, device, save_every, resume,
              overwrite, quiet, noise, data_dir, supervised, patience):
     """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""
+    messages.RUN[0] = run
     reporter = Reporter(quiet)
-    options = train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule)
-    folder = sdae.run_finetuning(run, options, noise=list(noise) or None, device=device, data_dir=data_dir,
-                                 save_every=save_every, resume=resume, overwrite=overwrite, supervised=supervised,
-                                 patience=patience, hooks=reporter.hooks())
-    rows = [r for r in folder.read_metrics() if r["stage"] in ("finetune", "supervised")]
-    if rows and rows[-1]["stage"] == "supervised":
+    options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule),
+                                   supervised=supervised, patience=patience, noise=list(noise) or None,
+                                   save_every=save_every)
+    folder = sdae.run_finetuning(run, options, resume=resume, overwrite=overwrite, device=device, data_dir=data_dir,
+                                 hooks=reporter.hooks())
+    rows = [r for r in folder.read_metrics() if r.stage in ("finetune", "supervised")]
+    if rows and rows[-1].stage == "supervised":
         best = best_record(rows)
-        click.echo(f"fine-tuned {folder.path} on the labels: kept epoch {best['epoch']}, "
-                   f"validation error {100 * best['val_error']:.2f}%")
+        click.echo(f"fine-tuned {folder.path} on the labels: kept epoch {best.epoch}, "
+                   f"validation error {100 * best.val_error:.2f}%")
     elif rows:
-        click.echo(f"fine-tuned {folder.path}: train {rows[-1]['train_loss']:.5f}, val {rows[-1]['val_loss'] or float('nan'):.5f}")
+        val = "" if rows[-1].val_loss is None else f", val {rows[-1].val_loss:.5f}"
+        click.echo(f"fine-tuned {folder.path}: train {rows[-1].train_loss:.5f}{val}")
 
 
 @cli.command()
 @click.argument("run", type=click.Path())
 def info(run):
     """Print what a run folder holds."""
+    messages.RUN[0] = run
     folder = sdae.RunFolder.open(run)
     config, facts, status = folder.config, folder.data_facts, folder.status
     metrics = folder.read_metrics()
@@ -144,18 +149,19 @@ def info(run):
         + (f": {_options_text(config.finetune)}" if config.finetune else ""),
     ]
     for stage in ("pretrain", "finetune", "supervised"):
-        rows = [r for r in metrics if r["stage"] == stage]
-        pairs = sorted({r["pair"] for r in rows}, key=lambda p: (p is None, p))
+        rows = [r for r in metrics if r.stage == stage]
+        pairs = sorted({r.pair for r in rows}, key=lambda p: (p is None, p))
         for pair in pairs:
-            last = [r for r in rows if r["pair"] == pair][-1]
-            seconds = sum(r["seconds"] for r in rows if r["pair"] == pair)
+            last = [r for r in rows if r.pair == pair][-1]
+            seconds = sum(r.seconds for r in rows if r.pair == pair)
             where = stage if pair is None else f"{stage} pair {pair}"
-            val = "" if last["val_loss"] is None else f", val {last['val_loss']:.5f}"
-            if "val_error" in last:
+            val = "" if last.val_loss is None else f", val {last.val_loss:.5f}"
+            if last.val_error is not None:
                 best = best_record(rows)
-                val += f", best validation error {100 * best['val_error']:.2f}% (epoch {best['epoch']})"
-            lines.append(f"  {where}: {last['epoch']} epochs, last train {last['train_loss']:.5f}{val} ({last['loss']}), {seconds:.1f} s")
+                val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
+            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss}), {seconds:.1f} s")
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
+    lines.insert(1, f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})")
     lines.append(f"files      {', '.join(files)}")
     click.echo("\n".join(lines))
 
@@ -172,6 +178,7 @@ def _options_text(o: TrainOptions) -> str:
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def evaluate(run, device, data_dir):
     """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
+    messages.RUN[0] = run
     results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
     recon = results["reconstruction"]
     click.echo(f"{'input':<18} {'MSE':>9} {'BCE':>9} {'input MSE':>10}")
@@ -190,6 +197,7 @@ def evaluate(run, device, data_dir):
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def visualize(run, data_dir):
     """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
+    messages.RUN[0] = run
     for path in sdae.visualize_run(run, data_dir):
         click.echo(str(path))
 
@@ -201,9 +209,11 @@ def visualize(run, data_dir):
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .npz file to write (arrays codes, labels).")
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-def encode(run, layer, split, out, device, data_dir):
+@click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
+def encode(run, layer, split, out, device, data_dir, overwrite):
     """Write the codes of one layer of RUN for a split, with their labels, to an .npz file."""
-    result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir)
+    messages.RUN[0] = run
+    result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir, overwrite=overwrite)
     click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
 
 
@@ -214,6 +224,7 @@ def encode(run, layer, split, out, device, data_dir):
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def svm(run, train_size, test_size, data_dir):
     """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
+    messages.RUN[0] = run
     def show(result):
         click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
                    f"(C={result.C:g} chosen on validation, {result.seconds:.1f} s)")
@@ -232,6 +243,9 @@ def svm(run, train_size, test_size, data_dir):
 
 
 def main(argv: list[str] | None = None) -> None:
+    log = logging.getLogger("sdae")
+    if not any(isinstance(h, messages.WarningLine) for h in log.handlers):
+        log.addHandler(messages.WarningLine(logging.WARNING))
     try:
         code = cli.main(args=argv, prog_name="sdae", standalone_mode=False)
     except click.exceptions.Abort:
@@ -243,13 +257,20 @@ def main(argv: list[str] | None = None) -> None:
     except Interrupted as e:
         if _state["debug"]:
             raise
-        click.echo(f"sdae: interrupted: {e}", err=True)
+        how = f"sdae pretrain --out {e.path} --resume" if e.resume == "pretrain" else f"sdae finetune {e.path} --resume"
+        click.echo(f"sdae: interrupted: the last completed epoch is saved; continue with {how}", err=True)
         sys.exit(130)
     except SDAEError as e:
         if _state["debug"]:
             raise
-        click.echo(f"sdae: error: {e}", err=True)
+        click.echo(f"sdae: error: {translate(str(e))}", err=True)
         sys.exit(2 if isinstance(e, UsageError) else 1)
+    except OSError as e:  # a last resort: the library turns the failures it expects into its own errors
+        if _state["debug"]:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"sdae: error: {where}{e.strerror or e}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("sdae: interrupted", err=True)
         sys.exit(130)

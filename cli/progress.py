@@ -7,7 +7,7 @@ import time
 
 import click
 
-from sdae.train import Hooks
+from sdae.train import EpochRecord, Hooks
 
 
 class Reporter:
@@ -28,16 +28,15 @@ class Reporter:
         click.echo(line, nl=False, err=True)
         self.bar_shown = True
 
-    def on_epoch(self, record: dict) -> None:
+    def on_epoch(self, record: EpochRecord) -> None:
         if self.bar_shown:
             click.echo("\r\033[K", nl=False, err=True)
             self.bar_shown = False
-        where = record["stage"] if record["pair"] is None else f"{record['stage']} pair {record['pair']}"
-        val = "" if record["val_loss"] is None else f"  val {record['val_loss']:.5f}"
-        if "val_error" in record:
-            val += f"  val error {100 * record['val_error']:.2f}%"
-        click.echo(f"{where} epoch {record['epoch']}: train {record['train_loss']:.5f}{val}  "
-                   f"({record['loss']}, {record['seconds']:.1f} s)")
+        where = record.stage if record.pair is None else f"{record.stage} pair {record.pair}"
+        val = "" if record.val_loss is None else f"  val {record.val_loss:.5f}"
+        if record.val_error is not None:
+            val += f"  val error {100 * record.val_error:.2f}%"
+        click.echo(f"{where} epoch {record.epoch}: train {record.train_loss:.5f}{val}  ({record.loss}, {record.seconds:.1f} s)")
 
     def hooks(self) -> Hooks:
         if self.quiet:

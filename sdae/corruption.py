@@ -10,7 +10,7 @@ first pair, the observed range of the clean codes for deeper pairs. Additive pro
 speckle) clip their output to that range, so a corrupted image is still a valid image and
 binary cross-entropy still sees inputs in [0, 1]. Salt-and-pepper sets pixels to its two ends.
 
-Specs (the `--noise` option) read `NAME:LEVEL`: `gaussian:SIGMA`, `speckle:SIGMA`, `masking:NU`,
+Specs (the `noise` parameter) read `NAME:LEVEL`: `gaussian:SIGMA`, `speckle:SIGMA`, `masking:NU`,
 `saltpepper:NU`, or `none`. Several specs make a `Mixture`: each example gets one of them.
 """
 
@@ -204,21 +204,23 @@ def parse_one(spec: str) -> Corruption:
     if text == "none":
         return NoNoise()
     name, sep, level_text = text.partition(":")
+    if name == "none":
+        raise UsageError(f"`noise` {spec!r}: none takes no level; write none")
     if name not in _PROCESSES:
         known = ", ".join([*_PROCESSES, "none"])
-        raise UsageError(f"unknown noise {name!r} in --noise {spec!r}; known: {known}")
+        raise UsageError(f"unknown noise {name!r} in `noise` {spec!r}; known: {known}")
     cls, level_name, largest = _PROCESSES[name]
     if not sep or not level_text:
-        raise UsageError(f"--noise {spec!r} needs a level, e.g. {name}:0.3")
+        raise UsageError(f"`noise` {spec!r} needs a level, e.g. {name}:0.3")
     try:
         level = float(level_text)
     except ValueError:
-        raise UsageError(f"--noise {spec!r}: level {level_text!r} is not a number") from None
+        raise UsageError(f"`noise` {spec!r}: level {level_text!r} is not a number") from None
     if not (0.0 <= level <= largest) or level != level:
         bound = "[0, 1]" if largest == 1.0 else ">= 0 and finite"
-        raise UsageError(f"--noise {spec!r}: {level_name} must be {bound}, got {level_text}")
+        raise UsageError(f"`noise` {spec!r}: {level_name} must be {bound}, got {level_text}")
     if level == float("inf"):
-        raise UsageError(f"--noise {spec!r}: {level_name} must be finite")
+        raise UsageError(f"`noise` {spec!r}: {level_name} must be finite")
     return cls(level)
 
 
@@ -231,6 +233,6 @@ def parse_noise(specs: str | list[str] | tuple[str, ...]) -> Corruption:
         specs = [specs]
     pieces = [piece for spec in specs for piece in spec.split(",") if piece.strip()]
     if not pieces:
-        raise UsageError("--noise needs at least one process, e.g. gaussian:0.3 (or none)")
+        raise UsageError("`noise` needs at least one process, e.g. gaussian:0.3 (or none)")
     parts = [parse_one(piece) for piece in pieces]
     return parts[0] if len(parts) == 1 else Mixture(parts)

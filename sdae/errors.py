@@ -1,4 +1,8 @@
-"""The exceptions the library raises; each message says what is wrong, where, and how to fix it."""
+"""The exceptions the library raises; each message says what is wrong, where, and how to fix it.
+
+Messages name the Python parameters, in backticks (`lr`, `overwrite=True`), so that a Python or
+scikit-learn user reads their own names; the command line translates them into its flags.
+"""
 
 
 class SDAEError(Exception):
@@ -14,12 +18,28 @@ class DataError(SDAEError, ValueError):
 
 
 class RunFolderError(SDAEError):
-    """A run folder is missing, incomplete, corrupt or from an incompatible version."""
+    """A run folder is missing, incomplete, corrupt, in use, or from an incompatible version."""
+
+
+class RunLockedError(RunFolderError):
+    """Another running sdae process is writing into the run folder."""
+
+
+class WriteError(SDAEError):
+    """A file could not be written (full disk, no permission, name too long); the previous file is intact."""
 
 
 class DivergenceError(SDAEError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN, infinite or exploding loss."""
 
 
 class Interrupted(SDAEError):
-    """Training was stopped by the user (Ctrl-C) after its state was saved."""
+    """Training was stopped by the user (Ctrl-C) after its state was saved.
+
+    `resume` names how to continue: `"pretrain"` (`resume_pretraining`) or `"finetune"`
+    (`run_finetuning(..., resume=True)`); `path` is the run folder.
+    """
+
+    def __init__(self, message: str, resume: str, path: str):
+        super().__init__(message)
+        self.resume, self.path = resume, path

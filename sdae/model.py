@@ -1,14 +1,16 @@
 """The stacked denoising autoencoder and its denoising pairs.
 
-For input size d and hidden sizes h1..hn the network is
+For input size d and hidden sizes h1..hn the network is a stack of named units, each a Linear map
+and its activation:
 
-    encoder: Linear(d, h1) ReLU  Linear(h1, h2) ReLU ... Linear(h(n-1), hn) ReLU
-    decoder: Linear(hn, h(n-1)) ReLU ... Linear(h2, h1) ReLU  Linear(h1, d) Sigmoid
+    encoder: Unit(d -> h1, ReLU)   Unit(h1 -> h2, ReLU)  ...  Unit(h(n-1) -> hn, ReLU)
+    decoder: Unit(hn -> h(n-1), ReLU)  ...  Unit(h2 -> h1, ReLU)  Unit(h1 -> d, Sigmoid)
 
-Encoder Linear k and its mirror, decoder Linear (n - 1 - k), form denoising pair k (counting
-from 0). A pair is a view over the network's own layers, so training a pair trains the network.
-Pair 0's decoder ends in the network's Sigmoid; deeper pairs' decoders end in the ReLU that
-follows them in the assembled decoder, and reconstruct the (non-negative) codes below.
+Layers and pairs are numbered from 1, next to the input, as `encode(x, layer)` counts them.
+Encoder unit k and its mirror decoder unit form denoising pair k. A pair is a view over the
+network's own units, so training a pair trains the network. Pair 1's decoder ends in the network's
+Sigmoid; deeper pairs' decoders end in the ReLU that follows them in the assembled decoder, and
+reconstruct the (non-negative) codes below.
 
 With `tied=True` each decoder Linear uses the transpose of its pair's encoder weight and has a
 bias of its own.
@@ -17,12 +19,53 @@ bias of its own.
 from __future__ import annotations
 
 import math
+import os
+from collections import OrderedDict
+from collections.abc import Iterable
+from numbers import Integral
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from sdae.errors import UsageError
+
+MAX_CLASSES = 10_000
+
+
+def hidden_sizes(value: int | Iterable[int], name: str = "hidden") -> list[int]:
+    """The one rule for hidden layer sizes: at least one, each a whole number >= 1."""
+    sizes = [value] if isinstance(value, Integral) else list(value) if isinstance(value, Iterable) else None
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
+        raise UsageError(f"`{name}` must be one or more positive whole numbers, e.g. 256,128,64; got {value!r}")
+    return [int(s) for s in sizes]
+
+
+def training_bytes(sizes: list[int]) -> int:
+    """About the memory training takes for the weights: encoder and decoder, each with its gradient
+    and two Adam moments (4 float32 copies)."""
+    weights = sum((a + 1) * b + (b + 1) * a for a, b in zip(sizes, sizes[1:]))
+    return 4 * 4 * weights
+
+
+def available_bytes(device: torch.device | str = "cpu") -> int | None:
+    """Memory free for tensors on the device (the machine's physical memory for the CPU), or None if unknown."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[1]
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(sizes: list[int], device: torch.device | str = "cpu") -> None:
+    """Refuse a network whose weights (with gradients and optimizer state) cannot fit in memory."""
+    need, have = training_bytes(sizes), available_bytes(device)
+    if have is not None and need > have:
+        raise UsageError(f"a {'-'.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB for its weights, "
+                         f"gradients and optimizer state, more than the {have / 2**30:.3g} GiB of memory here; "
+                         "choose smaller `hidden` sizes")
 
 
 class TiedLinear(nn.Module):
@@ -32,7 +75,7 @@ class TiedLinear(nn.Module):
         super().__init__()
         # Held outside the module tree: the weight belongs to (and is saved with) the encoder.
         object.__setattr__(self, "source", source)
-        self.bias = nn.Parameter(torch.zeros(source.in_features))
+        self.bias = nn.Parameter(torch.zeros(source.in_features, device=source.weight.device))
         self.in_features = source.out_features
         self.out_features = source.in_features
 
@@ -47,27 +90,37 @@ class TiedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, tied=True"
 
 
-class DenoisingPair(nn.Module):
-    """Encoder Linear k (+ ReLU) and its mirror decoder Linear (+ its activation in the network).
+class Unit(nn.Sequential):
+    """One layer: a Linear map (`.linear`) followed by its activation (`.activation`)."""
 
-    `forward(x)` is the reconstruction; `pre_activation(x)` stops before the final activation
-    (the logits, where the activation is a Sigmoid), which the loss uses for numerical stability.
+    def __init__(self, linear: nn.Module, activation: nn.Module):
+        super().__init__(OrderedDict(linear=linear, activation=activation))
+
+
+class DenoisingPair(nn.Module):
+    """Encoder unit k and its mirror decoder unit, as one denoising autoencoder.
+
+    `forward(x)` is the reconstruction; `pre_activation(x)` stops before the decoder's activation
+    (the logits, where it is a Sigmoid), which the loss uses for numerical stability.
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, activation: nn.Module):
+    def __init__(self, encoder: Unit, decoder: Unit):
         super().__init__()
-        self.encoder_linear = encoder
-        self.decoder_linear = decoder
-        self.output_activation = activation
+        self.encoder = encoder
+        self.decoder = decoder
+
+    @property
+    def output_activation(self) -> nn.Module:
+        return self.decoder.activation
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.encoder_linear(x))
+        return self.encoder(x)
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder_linear(self.encode(x))
+        return self.decoder.linear(self.encoder(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output_activation(self.pre_activation(x))
+        return self.decoder(self.encoder(x))
 
 
 class StackedDenoisingAutoencoder(nn.Module):
@@ -84,48 +137,29 @@ class StackedDenoisingAutoencoder(nn.Module):
         the scale that keeps activations steady through ReLUs, with zero biases. It learned
         faster than PyTorch's default Linear initialisation in our measurements (README).
         Without a generator, torch's global generator is used.
+    n_classes:
+        Add a classifier head for this many classes (see `add_head`).
     """
 
     def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None,
                  n_classes: int | None = None):
         super().__init__()
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or any(s < 1 for s in sizes):
-            raise UsageError(f"layer sizes must be at least an input and one hidden size, all positive; got {sizes}")
+        if len(sizes) < 2 or int(sizes[0]) < 1:
+            raise UsageError(f"`sizes` must be an input size and at least one hidden size, all >= 1; got {sizes!r}")
+        sizes = [int(sizes[0]), *hidden_sizes(list(sizes[1:]), "sizes")]
         self.sizes = sizes
         self.tied = tied
-        n = len(sizes) - 1
-        encoder: list[nn.Module] = []
-        for k in range(n):
-            encoder += [nn.Linear(sizes[k], sizes[k + 1]), nn.ReLU()]
-        self.encoder = nn.Sequential(*encoder)
-        decoder: list[nn.Module] = []
-        for k in reversed(range(n)):
-            source = self.encoder[2 * k]
-            decoder.append(TiedLinear(source) if tied else nn.Linear(sizes[k + 1], sizes[k]))
-            decoder.append(nn.Sigmoid() if k == 0 else nn.ReLU())
+        self.encoder = nn.Sequential(*(Unit(nn.Linear(a, b), nn.ReLU()) for a, b in zip(sizes, sizes[1:])))
+        decoder = []
+        for layer in range(self.depth, 0, -1):
+            source = self.encoder[layer - 1].linear
+            linear = TiedLinear(source) if tied else nn.Linear(sizes[layer], sizes[layer - 1])
+            decoder.append(Unit(linear, nn.Sigmoid() if layer == 1 else nn.ReLU()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
         self.reset_parameters(generator)
         if n_classes is not None:
             self.add_head(n_classes, generator)
-
-    def add_head(self, n_classes: int, generator: torch.Generator | None = None) -> nn.Linear:
-        """A softmax classifier (a Linear layer giving logits) on the top code, for supervised fine-tuning."""
-        if n_classes < 2:
-            raise UsageError(f"a classifier needs at least 2 classes, got {n_classes}")
-        self.head = nn.Linear(self.sizes[-1], n_classes)
-        with torch.no_grad():
-            bound = math.sqrt(6.0 / (self.sizes[-1] + n_classes))  # Glorot: the head feeds a softmax, not a ReLU
-            self.head.weight.uniform_(-bound, bound, generator=generator)
-            self.head.bias.zero_()
-        return self.head
-
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits from the top code (needs a head)."""
-        if self.head is None:
-            raise UsageError("this network has no classifier head; fine-tune it with --supervised first")
-        return self.head(self.encoder(x))
 
     @property
     def depth(self) -> int:
@@ -134,41 +168,62 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         with torch.no_grad():
-            for module in [*self.encoder, *self.decoder]:
-                if isinstance(module, nn.Linear):
-                    bound = math.sqrt(6.0 / module.in_features)
-                    module.weight.uniform_(-bound, bound, generator=generator)
-                if isinstance(module, (nn.Linear, TiedLinear)):
-                    module.bias.zero_()
+            for unit in [*self.encoder, *self.decoder]:
+                if isinstance(unit.linear, nn.Linear):
+                    bound = math.sqrt(6.0 / unit.linear.in_features)
+                    unit.linear.weight.uniform_(-bound, bound, generator=generator)
+                unit.linear.bias.zero_()
 
-    def encoder_linear(self, k: int) -> nn.Module:
-        return self.encoder[2 * k]
+    def add_head(self, n_classes: int, generator: torch.Generator | None = None) -> nn.Linear:
+        """A softmax classifier (a Linear layer giving logits) on the top code, for supervised fine-tuning.
 
-    def decoder_linear(self, k: int) -> nn.Module:
-        """The decoder Linear that mirrors encoder Linear k."""
-        return self.decoder[2 * (self.depth - 1 - k)]
+        It is made on the device of the network's weights.
+        """
+        if not 2 <= n_classes <= MAX_CLASSES:
+            raise UsageError(f"a classifier needs between 2 and {MAX_CLASSES} classes, got {n_classes}")
+        device = self.encoder[0].linear.weight.device
+        head = nn.Linear(self.sizes[-1], n_classes)
+        with torch.no_grad():
+            bound = math.sqrt(6.0 / (self.sizes[-1] + n_classes))  # Glorot: the head feeds a softmax, not a ReLU
+            head.weight.uniform_(-bound, bound, generator=generator)
+            head.bias.zero_()
+        self.head = head.to(device)
+        return self.head
 
-    def pair(self, k: int) -> DenoisingPair:
-        """Denoising pair k (0 = the one next to the input), sharing this network's layers."""
-        if not 0 <= k < self.depth:
-            raise UsageError(f"pair {k} does not exist; this network has pairs 0..{self.depth - 1}")
-        activation = self.decoder[2 * (self.depth - 1 - k) + 1]
-        return DenoisingPair(self.encoder_linear(k), self.decoder_linear(k), activation)
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits from the top code (needs a head)."""
+        if self.head is None:
+            raise UsageError("this network has no classifier head; fine-tune it with `supervised=True` first")
+        return self.head(self.encoder(x))
+
+    def encoder_unit(self, layer: int) -> Unit:
+        return self.encoder[self._check_layer(layer, low=1) - 1]
+
+    def decoder_unit(self, layer: int) -> Unit:
+        """The decoder unit that mirrors encoder unit `layer`."""
+        return self.decoder[self.depth - self._check_layer(layer, low=1)]
+
+    def pair(self, layer: int) -> DenoisingPair:
+        """Denoising pair `layer` (1 = the one next to the input), sharing this network's units."""
+        return DenoisingPair(self.encoder_unit(layer), self.decoder_unit(layer))
 
     def encode(self, x: torch.Tensor, layer: int | None = None) -> torch.Tensor:
-        """The code after `layer` encoder Linear+ReLU steps (default: the top code)."""
-        layer = self.depth if layer is None else layer
-        if not 0 <= layer <= self.depth:
-            raise UsageError(f"layer {layer} does not exist; choose 0..{self.depth}")
-        return self.encoder[: 2 * layer](x)
+        """The code after `layer` encoder units (default: the top code; 0: the input itself)."""
+        layer = self.depth if layer is None else self._check_layer(layer, low=0)
+        return self.encoder[:layer](x)
+
+    def _check_layer(self, layer: int, low: int) -> int:
+        if not low <= layer <= self.depth:
+            raise UsageError(f"layer {layer} does not exist; this network has layers {low}..{self.depth}")
+        return layer
 
     @property
     def output_activation(self) -> nn.Module:
-        return self.decoder[-1]
+        return self.decoder[-1].activation
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """The reconstruction before the final Sigmoid (the logits)."""
-        return self.decoder[:-1](self.encoder(x))
+        return self.decoder[-1].linear(self.decoder[:-1](self.encoder(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))

@@ -11,36 +11,47 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sdae.corruption import parse_noise
-from sdae.data import Examples, Scaling, scaling_for
-from sdae.finetune import finetune
-from sdae.model import StackedDenoisingAutoencoder
-from sdae.pretrain import clean_codes, pretrain
+from sdae.data import Examples, Scaling, split_indices
+from sdae.data.arrays import scaling_for
+from sdae.model import StackedDenoisingAutoencoder, check_fits, hidden_sizes
+from sdae.stages import best_record, clean_codes, finetune, pretrain, supervised_finetune
 from sdae.train import OPTIMIZERS, TrainOptions, resolve_device
+
+DEVICES = ("cpu", "cuda", "auto")
 
 
 def as_float_tensor(X: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
 
 
-def hidden_sizes(hidden_layer_sizes, layer: int | None = None) -> list[int]:
-    """The hidden sizes as a list of ints, checked (and that `layer` is one of them)."""
-    sizes = [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else list(hidden_layer_sizes)
-    if not sizes or any(not isinstance(s, Integral) or s < 1 for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be positive integers, got {hidden_layer_sizes!r}")
-    if layer is not None and layer > len(sizes):
-        raise ValueError(f"layer={layer} but there are only {len(sizes)} hidden layers")
-    return [int(s) for s in sizes]
-
-
 def seed_from(random_state) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def check_params(estimator: BaseEstimator) -> list[int]:
+    """Validate the parameters an estimator shares (at `fit`, as scikit-learn does); returns the hidden sizes."""
+    hidden = hidden_sizes(estimator.hidden_layer_sizes, "hidden_layer_sizes")
+    whole = {"pretrain_epochs": 0, "finetune_epochs": 0, "epochs": 1, "batch_size": 1}
+    for name, low in whole.items():
+        value = getattr(estimator, name, low)
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if isinstance(estimator.learning_rate, bool) or not isinstance(estimator.learning_rate, Real) \
+            or not estimator.learning_rate > 0:
+        raise ValueError(f"learning_rate must be a positive number, got {estimator.learning_rate!r}")
+    for name, choices in (("optimizer", OPTIMIZERS), ("device", DEVICES)):
+        if getattr(estimator, name) not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(estimator, name)!r}")
+    if not isinstance(estimator.noise, (str, list, tuple)):
+        raise ValueError(f"noise must be a spec or a list of specs, got {estimator.noise!r}")
+    parse_noise(estimator.noise)
+    return hidden
 
 
 class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -96,19 +107,6 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     (1797, 32)
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "noise": [str, list, tuple],
-        "layer": [Interval(Integral, 1, None, closed="left"), None],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "finetune_epochs": [Interval(Integral, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "tied": ["boolean"],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
-        "random_state": ["random_state"],
-    }
 
     def __init__(
         self,
@@ -137,7 +135,6 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.device = device
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (and fine-tune) on X.
 
@@ -153,10 +150,14 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : SDAETransformer
             The fitted transformer.
         """
+        hidden = check_params(self)
+        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, Integral)
+                                       or not 1 <= self.layer <= len(hidden)):
+            raise ValueError(f"layer must be None or a hidden layer 1..{len(hidden)}, got {self.layer!r}")
         X = validate_data(self, X, dtype=(np.float32, np.float64))
-        hidden = hidden_sizes(self.hidden_layer_sizes, self.layer)
         noise = parse_noise(self.noise)
         device = resolve_device(self.device)
+        check_fits([X.shape[1], *hidden], device)
         seed = seed_from(self.random_state)
         scaling = scaling_for(X)
         examples = Examples(as_float_tensor(X).to(device), scaling)
@@ -169,8 +170,8 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             records += finetune(model, examples, None, noise, TrainOptions(epochs=self.finetune_epochs, **options), generator)
         self.model_ = model.cpu().eval()
         self.scaling_ = (scaling.offset, scaling.scale)
-        self.components_ = model.encoder_linear(0).weight.detach().numpy().copy()
-        self.loss_curve_ = [r["train_loss"] for r in records]
+        self.components_ = model.encoder_unit(1).linear.weight.detach().numpy().copy()
+        self.loss_curve_ = [r.train_loss for r in records]
         self._n_features_out = hidden[-1] if self.layer is None else hidden[self.layer - 1]
         return self
 
@@ -183,13 +184,18 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, layer width), float32
+        codes : ndarray of shape (n_samples, layer width), of X's dtype (float32 or float64)
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
         examples = Examples(as_float_tensor(X), Scaling(*self.scaling_))
         layer = self.model_.depth if self.layer is None else self.layer
-        return clean_codes(self.model_, layer, examples).numpy()
+        return clean_codes(self.model_, layer, examples).numpy().astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
 
 class SDAEClassifier(ClassifierMixin, BaseEstimator):
@@ -239,19 +245,6 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     (3,)
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "noise": [str, list, tuple],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "patience": [Interval(Integral, 1, None, closed="left"), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
-        "random_state": ["random_state"],
-    }
 
     def __init__(
         self,
@@ -280,7 +273,6 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Pretrain on X, then fine-tune on (X, y).
 
@@ -293,22 +285,27 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : SDAEClassifier
         """
-        from sdae.supervised import best_record, supervised_finetune
-        from sdae.workflow import split_indices
-
+        hidden = check_params(self)
+        fraction = self.validation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, Real) or not 0 < fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, Integral)
+                                          or self.patience < 1):
+            raise ValueError(f"patience must be None or a whole number >= 1, got {self.patience!r}")
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got {len(self.classes_)}")
-        hidden = hidden_sizes(self.hidden_layer_sizes)
+            raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got {len(self.classes_)} class")
         noise = parse_noise(self.noise)
         device = resolve_device(self.device)
+        check_fits([X.shape[1], *hidden], device)
         seed = seed_from(self.random_state)
         setup = torch.Generator().manual_seed(seed)
         train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
         if len(val_index) == 0:
-            raise ValueError("validation_fraction leaves no validation examples; give more data or a larger fraction")
+            raise ValueError(f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
+                             "give more data or a larger fraction")
         scaling = scaling_for(X[train_index.numpy()])
         values = as_float_tensor(X).to(device)
         labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
@@ -319,14 +316,13 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         options = dict(batch_size=self.batch_size, optimizer=self.optimizer)
         pretrain(model, train, val, noise, TrainOptions(epochs=self.pretrain_epochs, lr=self.learning_rate, **options), generator)
         model.add_head(len(self.classes_), generator=setup)
-        model.head.to(device)
         records = supervised_finetune(
             model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
             TrainOptions(epochs=self.epochs, lr=self.learning_rate / 2, schedule="cosine", **options), generator, self.patience)
         self.model_ = model.cpu().eval()
         self.scaling_ = (scaling.offset, scaling.scale)
-        self.validation_scores_ = [1.0 - r["val_error"] for r in records]
-        self.best_epoch_ = best_record(records)["epoch"]
+        self.validation_scores_ = [1.0 - r.val_error for r in records]
+        self.best_epoch_ = best_record(records).epoch
         return self
 
     def _logits(self, X) -> torch.Tensor:

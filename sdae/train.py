@@ -1,9 +1,11 @@
-"""The training loop, shared by greedy pretraining, fine-tuning and supervised training.
+"""The training loop, shared by greedy pretraining, denoising fine-tuning and supervised fine-tuning.
 
-Nothing here is specific to autoencoders: the loop knows an objective (batch indices in, a scalar
-loss out), an optimizer, how many examples there are, and a generator that shuffles them. The
-data stays where the objective keeps it (on the device); a batch is an index slice of one
-permutation per epoch, so there is no per-example Python and no DataLoader.
+Nothing here is specific to autoencoders. A `Stage` says what trains (a module's parameters), on
+what (an objective: batch indices in, a scalar loss out, over n examples), how it is validated
+and when it may stop early; `run_stage` trains it for the epochs of its `TrainOptions`, writes one
+`EpochRecord` per epoch, and hands a `TrainingState` (everything needed to continue exactly) to
+the `Hooks`. The data stays where the objective keeps it (on the device); a batch is an index
+slice of one permutation per epoch, so there is no per-example Python and no DataLoader.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import torch
+from torch import nn
 
 from sdae.errors import DivergenceError, UsageError
 
@@ -23,6 +26,19 @@ BatchCallback = Callable[[str, int, int, float], None]  # (what is training, bat
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("auto", "bce", "mse")
 SCHEDULES = ("constant", "cosine")
+STAGES = ("pretrain", "finetune", "supervised")
+EXPLOSION = 100.0  # an epoch whose mean loss is this many times the stage's first batch loss has diverged
+
+
+def _whole(value, name: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise UsageError(f"`{name}` must be a whole number >= {low}, got {value!r}")
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UsageError(f"`{name}` must be a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass
@@ -39,22 +55,17 @@ class TrainOptions:
     schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over the stage's epochs
 
     def validate(self) -> TrainOptions:
-        if not isinstance(self.epochs, int) or self.epochs < 0:
-            raise UsageError(f"--epochs must be a whole number >= 0, got {self.epochs}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise UsageError(f"--batch-size must be a whole number >= 1, got {self.batch_size}")
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise UsageError(f"--lr must be a positive number, got {self.lr}")
-        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
-            raise UsageError(f"--momentum must be in [0, 1), got {self.momentum}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise UsageError(f"--weight-decay must be >= 0, got {self.weight_decay}")
-        if self.loss not in LOSSES:
-            raise UsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.schedule not in SCHEDULES:
-            raise UsageError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        _whole(self.epochs, "epochs", 0)
+        _whole(self.batch_size, "batch_size", 1)
+        for name, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise UsageError(f"`{name}` must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        if not _number(self.lr, "lr") > 0:
+            raise UsageError(f"`lr` must be a positive number, got {self.lr}")
+        if not 0 <= _number(self.momentum, "momentum") < 1:
+            raise UsageError(f"`momentum` must be in [0, 1), got {self.momentum}")
+        if not _number(self.weight_decay, "weight_decay") >= 0:
+            raise UsageError(f"`weight_decay` must be >= 0, got {self.weight_decay}")
         return self
 
     def to_dict(self) -> dict:
@@ -62,122 +73,34 @@ class TrainOptions:
 
 
 @dataclass
-class EpochResult:
-    epoch: int  # 1-based
+class EpochRecord:
+    """One line of metrics: what trained (stage, pair 1..depth or None), its epoch (1-based), its losses.
+
+    `val_error` (a fraction, 0..1) is set by supervised fine-tuning.
+    """
+
+    stage: str
+    pair: int | None
+    epoch: int
     train_loss: float
     val_loss: float | None
+    loss: str  # the loss function: bce, mse or cross-entropy
     seconds: float
+    val_error: float | None = None
 
-
-def make_optimizer(params: Iterable[torch.nn.Parameter], options: TrainOptions) -> torch.optim.Optimizer:
-    """Adam or SGD, fused (one kernel for all parameters: 2.5x faster Adam steps here) where torch has it."""
-    params = list(params)
-    if options.optimizer == "adam":
-        cls, kwargs = torch.optim.Adam, {"lr": options.lr, "weight_decay": options.weight_decay}
-    else:
-        cls, kwargs = torch.optim.SGD, {"lr": options.lr, "momentum": options.momentum, "weight_decay": options.weight_decay}
-    try:
-        return cls(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without fused kernels
-        return cls(params, **kwargs)
-
-
-def set_learning_rate(optimizer: torch.optim.Optimizer, options: TrainOptions, epoch: int) -> None:
-    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last)."""
-    lr = options.lr
-    if options.schedule == "cosine":
-        lr = options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op elsewhere."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-def train_epoch(
-    objective: Objective,
-    optimizer: torch.optim.Optimizer,
-    n: int,
-    batch_size: int,
-    generator: torch.Generator,
-    on_batch: BatchCallback | None = None,
-    label: str = "",
-) -> float:
-    """One pass over n examples in a random order; returns the mean loss per batch."""
-    device = generator.device
-    order = torch.randperm(n, generator=generator, device=device)
-    batches = math.ceil(n / batch_size)
-    total = torch.zeros((), device=device)
-    report_every = max(1, batches // 50)
-    for b in range(batches):
-        index = order[b * batch_size : (b + 1) * batch_size]
-        with autocast(device):
-            loss = objective(index)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach().float()
-        if on_batch is not None and ((b + 1) % report_every == 0 or b + 1 == batches):
-            on_batch(label, b + 1, batches, total.item() / (b + 1))
-    return total.item() / batches
-
-
-@torch.no_grad()
-def evaluate(objective: Objective, n: int, batch_size: int, device: torch.device) -> float:
-    """The mean loss over n examples, in order, without gradients (weighted by batch size)."""
-    total = torch.zeros((), device=device, dtype=torch.float64)
-    for start in range(0, n, batch_size):
-        index = torch.arange(start, min(start + batch_size, n), device=device)
-        with autocast(device):
-            total += objective(index).double() * len(index)
-    return total.item() / n
-
-
-def fit(
-    objective: Objective,
-    optimizer: torch.optim.Optimizer,
-    n: int,
-    options: TrainOptions,
-    generator: torch.Generator,
-    validate: Callable[[], float] | None = None,
-    start_epoch: int = 0,
-    on_batch: BatchCallback | None = None,
-    on_epoch: Callable[[EpochResult], None] | None = None,
-    label: str = "",
-) -> list[EpochResult]:
-    """Train for epochs start_epoch+1 .. options.epochs; call on_epoch after each.
-
-    Raises DivergenceError, before on_epoch, as soon as an epoch's loss is not finite: whatever
-    on_epoch saved last is the last good state.
-    """
-    results = []
-    for epoch in range(start_epoch + 1, options.epochs + 1):
-        set_learning_rate(optimizer, options, epoch)
-        started = time.perf_counter()
-        epoch_label = f"{label} epoch {epoch}/{options.epochs}".strip()
-        train_loss = train_epoch(objective, optimizer, n, options.batch_size, generator, on_batch, epoch_label)
-        val_loss = validate() if validate is not None else None
-        if not math.isfinite(train_loss) or (val_loss is not None and not math.isfinite(val_loss)):
-            raise DivergenceError(
-                f"the loss became {train_loss if not math.isfinite(train_loss) else val_loss} in epoch {epoch}; "
-                f"training stopped and the last good epoch's checkpoint is kept; start this stage again with a "
-                f"lower learning rate (--lr, now {options.lr:g}) or less noise, using --overwrite"
-            )
-        result = EpochResult(epoch, train_loss, val_loss, time.perf_counter() - started)
-        results.append(result)
-        if on_epoch is not None:
-            on_epoch(result)
-    return results
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.val_error is None:
+            del d["val_error"]
+        return d
 
 
 @dataclass
 class TrainingState:
     """Everything needed to continue a stage exactly: copied, on the CPU, at the end of an epoch."""
 
-    stage: str  # "pretrain" or "finetune"
-    pair: int | None  # the pair being pretrained (0-based), None when fine-tuning
+    stage: str  # one of STAGES
+    pair: int | None  # the pair being pretrained (1..depth), None when fine-tuning
     epoch: int  # epochs completed in this pair or stage
     model: dict
     optimizer: dict
@@ -185,15 +108,15 @@ class TrainingState:
     extra: dict = field(default_factory=dict)  # what a stage needs beyond these (e.g. the best weights so far)
 
     @classmethod
-    def capture(cls, stage: str, pair: int | None, epoch: int, model: torch.nn.Module,
-                optimizer: torch.optim.Optimizer, generator: torch.Generator, extra: dict | None = None) -> TrainingState:
+    def capture(cls, stage: str, pair: int | None, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+                generator: torch.Generator, extra: dict | None = None) -> TrainingState:
         return cls(stage, pair, epoch, _to_cpu(model.state_dict()), _to_cpu(optimizer.state_dict()),
                    generator.get_state().clone(), _to_cpu(extra or {}))
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None, generator: torch.Generator) -> int:
+    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer | None, generator: torch.Generator) -> int:
         """Put the saved weights, optimizer and generator state back; returns the epochs already done."""
         model.load_state_dict(self.model)
         if optimizer is not None:
@@ -214,18 +137,147 @@ def _to_cpu(value):
 
 @dataclass
 class Hooks:
-    """What a stage reports as it goes: progress, a metrics record per epoch, its state per epoch."""
+    """What a stage reports as it goes: progress within an epoch, a record per epoch, its state per epoch."""
 
     on_batch: BatchCallback | None = None
-    on_epoch: Callable[[dict], None] | None = None
+    on_epoch: Callable[[EpochRecord], None] | None = None
     on_state: Callable[[TrainingState], None] | None = None
 
-    def epoch_done(self, record: dict, state: Callable[[], TrainingState]) -> None:
-        """Report an epoch's record, then its state (captured only if someone listens: it copies weights)."""
-        if self.on_epoch:
-            self.on_epoch(record)
-        if self.on_state:
-            self.on_state(state())
+
+@dataclass
+class Stage:
+    """One stage of training, as `run_stage` needs it.
+
+    `validate(epoch)` gives the validation loss and, for classifiers, the validation error; `extra()`
+    what the stage adds to its saved state; `stop(record)` ends the stage early when true.
+    """
+
+    name: str  # one of STAGES
+    trained: nn.Module  # whose parameters the optimizer gets
+    objective: Objective
+    n: int  # examples per epoch
+    loss: str
+    pair: int | None = None
+    validate: Callable[[int], tuple[float, float | None]] | None = None
+    extra: Callable[[], dict] | None = None
+    stop: Callable[[EpochRecord], bool] | None = None
+
+
+def make_optimizer(params: Iterable[nn.Parameter], options: TrainOptions) -> torch.optim.Optimizer:
+    """Adam or SGD, fused (one kernel for all parameters: 2.5x faster Adam steps here) where torch has it."""
+    params = list(params)
+    if options.optimizer == "adam":
+        cls, kwargs = torch.optim.Adam, {"lr": options.lr, "weight_decay": options.weight_decay}
+    else:
+        cls, kwargs = torch.optim.SGD, {"lr": options.lr, "momentum": options.momentum, "weight_decay": options.weight_decay}
+    try:
+        return cls(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without fused kernels
+        return cls(params, **kwargs)
+
+
+def learning_rate(options: TrainOptions, epoch: int) -> float:
+    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last)."""
+    if options.schedule == "cosine":
+        return options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
+    return options.lr
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op elsewhere."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def train_epoch(objective: Objective, optimizer: torch.optim.Optimizer, n: int, batch_size: int,
+                generator: torch.Generator, on_batch: BatchCallback | None = None,
+                label: str = "") -> tuple[float, float]:
+    """One pass over n examples in a random order; returns (mean loss per batch, the first batch's loss)."""
+    device = generator.device
+    order = torch.randperm(n, generator=generator, device=device)
+    batches = math.ceil(n / batch_size)
+    total = torch.zeros((), device=device)
+    first = torch.zeros((), device=device)
+    report_every = max(1, batches // 50)
+    for b in range(batches):
+        index = order[b * batch_size : (b + 1) * batch_size]
+        with autocast(device):
+            loss = objective(index)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach().float()
+        if b == 0:
+            first = loss.detach().float()
+        if on_batch is not None and ((b + 1) % report_every == 0 or b + 1 == batches):
+            on_batch(label, b + 1, batches, total.item() / (b + 1))
+    return total.item() / batches, first.item()
+
+
+@torch.no_grad()
+def mean_loss(objective: Objective, n: int, batch_size: int, device: torch.device) -> float:
+    """The mean loss over n examples, in order, without gradients (weighted by batch size)."""
+    total = torch.zeros((), device=device, dtype=torch.float64)
+    for start in range(0, n, batch_size):
+        index = torch.arange(start, min(start + batch_size, n), device=device)
+        with autocast(device):
+            total += objective(index).double() * len(index)
+    return total.item() / n
+
+
+def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: torch.Generator,
+              hooks: Hooks | None = None, resume: TrainingState | None = None) -> list[EpochRecord]:
+    """Train `stage` for epochs (resumed epoch + 1) .. options.epochs; `model` is what a saved state holds.
+
+    After each epoch: its `EpochRecord` goes to `hooks.on_epoch`, then (only if someone listens, as
+    it copies the weights) its `TrainingState` to `hooks.on_state`. Raises DivergenceError, before
+    reporting the epoch, as soon as its loss is not finite or is `EXPLOSION` times the stage's
+    first batch loss: whatever `on_state` saved last is the last good state.
+    """
+    options.validate()
+    hooks = hooks or Hooks()
+    optimizer = make_optimizer(stage.trained.parameters(), options)
+    start, reference = 0, None
+    if resume is not None:
+        start = resume.restore(model, optimizer, generator)
+        reference = resume.extra.get("first_batch_loss")
+    label = stage.name if stage.pair is None else f"{stage.name} pair {stage.pair}/{getattr(model, 'depth', '?')}"
+    records = []
+    model.train()
+    for epoch in range(start + 1, options.epochs + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(options, epoch)
+        started = time.perf_counter()
+        train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
+                                        hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}")
+        reference = first if reference is None else reference
+        val_loss, val_error = stage.validate(epoch) if stage.validate is not None else (None, None)
+        _check_divergence(train_loss, val_loss, reference, epoch, options, saved=start + len(records) > 0)
+        record = EpochRecord(stage.name, stage.pair, epoch, train_loss, val_loss, stage.loss,
+                             round(time.perf_counter() - started, 4), val_error)
+        records.append(record)
+        if hooks.on_epoch:
+            hooks.on_epoch(record)
+        if hooks.on_state:
+            extra = {"first_batch_loss": reference, **(stage.extra() if stage.extra else {})}
+            hooks.on_state(TrainingState.capture(stage.name, stage.pair, epoch, model, optimizer, generator, extra))
+        if stage.stop is not None and stage.stop(record):
+            break
+    return records
+
+
+def _check_divergence(train_loss: float, val_loss: float | None, reference: float, epoch: int,
+                      options: TrainOptions, saved: bool) -> None:
+    bad = next((v for v in (train_loss, val_loss) if v is not None and not math.isfinite(v)), None)
+    if bad is not None:
+        what = f"the loss became {bad}"
+    elif math.isfinite(reference) and train_loss > EXPLOSION * max(reference, 1e-12):
+        what = f"the loss exploded to {train_loss:.3g}, {EXPLOSION:g} times more than at the start ({reference:.3g})"
+    else:
+        return
+    kept = ("the last good epoch's state is kept" if saved else
+            "no epoch of this stage completed, so nothing of it was saved")
+    raise DivergenceError(f"{what} in epoch {epoch}; training stopped and {kept}; start this stage again with a "
+                          f"lower learning rate (`lr`, now {options.lr:g}) or less noise, with `overwrite=True`")
 
 
 def resolve_device(name: str | torch.device) -> torch.device:
@@ -233,8 +285,11 @@ def resolve_device(name: str | torch.device) -> torch.device:
     name = str(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {name}: no CUDA GPU is available here; use --device cpu or auto")
     if name != "cpu" and not name.startswith("cuda"):
-        raise UsageError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
+        raise UsageError(f"`device` must be auto, cpu or cuda, got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"`device` {name}: no CUDA GPU is available here; use cpu or auto")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"`device` {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None

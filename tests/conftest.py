@@ -34,3 +34,14 @@ def mnist_small(mnist_path):
 def tiny_examples():
     g = torch.Generator().manual_seed(0)
     return sdae.Examples((torch.rand(300, 16, generator=g) * 255).to(torch.uint8), sdae.data.Scaling(0.0, 1 / 255))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's 8x8 digits, as sdae loads them: always available, no download."""
+    return sdae.load_dataset("digits")
+
+
+@pytest.fixture
+def digits_examples(digits):
+    return digits.examples("train")

@@ -1,6 +1,6 @@
 import pytest
 
-from cli.main import main
+from sdae_cli.main import main
 
 
 def run_cli(capsys, *args):

@@ -1,5 +1,7 @@
 import gzip
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,7 +51,7 @@ def test_offline_with_no_copy_says_where_it_looked(tmp_path, monkeypatch):
         raise RuntimeError("network unreachable")
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
-    with pytest.raises(DataError, match="downloading it failed.*--data-dir"):
+    with pytest.raises(DataError, match="downloading it failed.*`data_dir`"):
         sdae.load_dataset("mnist")
 
 
@@ -127,7 +129,7 @@ def test_bad_user_arrays_are_named(tmp_path, arrays, words):
 
 def test_pickled_arrays_are_refused(tmp_path):
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="unpickling"):
+    with pytest.raises(DataError, match="pickled"):
         sdae.load_dataset(str(tmp_path / "obj.npy"))
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 definitely not a zip")
     with pytest.raises(DataError, match="junk.npz"):
@@ -137,7 +139,59 @@ def test_pickled_arrays_are_refused(tmp_path):
 def test_bad_dataset_names_and_limits():
     with pytest.raises(UsageError, match="unknown dataset"):
         sdae.load_dataset("cifar")
-    with pytest.raises(UsageError, match="--limit"):
+    with pytest.raises(UsageError, match="`limit`"):
         sdae.load_dataset("digits", limit=0)
     with pytest.raises(DataError, match="does not exist"):
         sdae.load_dataset("/nonexistent/file.npz")
+
+
+def test_files_that_are_not_what_their_name_says_get_honest_messages(tmp_path):
+    (tmp_path / "text.npy").write_text("hello\n1,2,3\n")
+    np.save(tmp_path / "good.npy", np.zeros((100, 10)))
+    whole = (tmp_path / "good.npy").read_bytes()
+    (tmp_path / "cut.npy").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "dir.npy").mkdir()
+    cases = {"text.npy": "not a .npy file", "cut.npy": "damaged or truncated", "dir.npy": "is a folder"}
+    for name, words in cases.items():
+        with pytest.raises(DataError, match=words) as info:
+            sdae.load_dataset(str(tmp_path / name))
+        assert "pickled" not in str(info.value) and "does not exist" not in str(info.value), name
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        sdae.load_dataset("mnist", tmp_path / "afile")
+
+
+def test_values_beyond_float32_are_refused_as_data(tmp_path):
+    np.savez(tmp_path / "big.npz", x_train=np.array([[1.0, 1e300], [0.0, 2.0]]))
+    with pytest.raises(DataError, match="beyond float32's range"):
+        sdae.load_dataset(str(tmp_path / "big.npz"))
+
+
+def test_a_gzip_bomb_behind_valid_images_is_refused_without_decompressing_it(mnist_path, tmp_path):
+    folder = copy_mnist(mnist_path, tmp_path / "m")
+    images = folder / "t10k-images-idx3-ubyte.gz"
+    raw = gzip.decompress(images.read_bytes())
+    with gzip.open(images, "wb", compresslevel=1) as f:
+        f.write(raw)
+        zeros = bytes(1 << 24)
+        for _ in range(32):  # 512 MiB of zeros after the images the header declares
+            f.write(zeros)
+    probe = (  # in a child process, so that its peak memory is this load's alone
+        "import resource, sdae\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    sdae.load_dataset('mnist', {folder!r})\nexcept sdae.DataError as e:\n    print(e)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    ).format(folder=str(folder))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    message, grown_kib = result.stdout.strip().splitlines()
+    assert "holds more than that" in message and "t10k-images" in message, result.stderr
+    assert int(grown_kib) < 150 * 1024, f"peak memory grew by {int(grown_kib) / 1024:.0f} MiB"
+
+
+def test_an_mnist_file_with_no_images_is_refused(mnist_path, tmp_path):
+    folder = copy_mnist(mnist_path, tmp_path / "m")
+    header = (2051).to_bytes(4, "big") + (0).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header))
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress((2049).to_bytes(4, "big") + bytes(4)))
+    with pytest.raises(DataError, match="holds no images"):
+        sdae.load_dataset("mnist", folder)

@@ -18,19 +18,19 @@ from sdae.train import TrainOptions
 
 
 @pytest.fixture(scope="module")
-def mnist_run(tmp_path_factory, mnist_path):
+def digits_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("inspect") / "R"
-    config = sdae.RunConfig(data=sdae.DataOptions("mnist", str(mnist_path), limit=600), hidden=[64, 32, 16],
-                            device="cpu", pretrain=TrainOptions(epochs=1))
+    config = sdae.RunConfig(data=sdae.DataOptions("digits"), hidden=[48, 32, 16], device="cpu",
+                            pretrain=TrainOptions(epochs=2, batch_size=64))
     sdae.run_pretraining(run, config)
-    sdae.run_finetuning(run, TrainOptions(epochs=1))
+    sdae.run_finetuning(run, sdae.FinetuneOptions(TrainOptions(epochs=2, batch_size=64)))
     return run
 
 
-def test_visualize_writes_the_figures_as_real_images(mnist_run, capsys):
-    code, out, err = run_cli(capsys, "visualize", mnist_run)
+def test_visualize_writes_the_figures_as_real_images(digits_run, capsys):
+    code, out, err = run_cli(capsys, "visualize", digits_run)
     assert code == 0, err
-    figures = mnist_run / "figures"
+    figures = digits_run / "figures"
     names = ["filters.png", "filters_layer2.png", "filters_layer3.png", "denoising.png", "curves.png", "codes.png"]
     assert sorted(p.name for p in figures.iterdir()) == sorted(names)
     for name in names:
@@ -42,7 +42,7 @@ def test_visualize_writes_the_figures_as_real_images(mnist_run, capsys):
 
 
 def test_filter_tiles_are_each_scaled_on_their_own():
-    from sdae.viz import tile_grid
+    from sdae.report.figures import tile_grid
 
     weights = torch.stack([torch.arange(4.0), 100 * torch.arange(4.0)])
     grid = tile_grid(weights, (2, 2), pad=0)
@@ -51,41 +51,52 @@ def test_filter_tiles_are_each_scaled_on_their_own():
 
 
 def test_deeper_filters_are_the_weight_product():
-    from sdae.viz import input_space_filters
+    from sdae.report.figures import input_space_filters
 
     model = sdae.StackedDenoisingAutoencoder([10, 6, 4, 2])
-    w1, w2, w3 = (model.encoder_linear(k).weight.detach() for k in range(3))
+    w1, w2, w3 = (model.encoder_unit(k).linear.weight.detach() for k in (1, 2, 3))
     assert torch.allclose(input_space_filters(model, 3), w3 @ w2 @ w1, atol=1e-6)
     assert input_space_filters(model, 1).shape == (6, 10)
 
 
-@pytest.mark.parametrize("layer, width", [(1, 64), (2, 32), (3, 16)])
-def test_codes_have_the_layer_width(mnist_run, tmp_path, capsys, layer, width):
+@pytest.mark.parametrize("layer, width", [(1, 48), (2, 32), (3, 16)])
+def test_codes_have_the_layer_width(digits_run, tmp_path, capsys, layer, width):
     out = tmp_path / "codes.npz"
-    code, _, err = run_cli(capsys, "encode", mnist_run, "--layer", layer, "--split", "test", "--out", out)
+    code, _, err = run_cli(capsys, "encode", digits_run, "--layer", layer, "--split", "test", "--out", out)
     assert code == 0, err
     with np.load(out) as data:
-        assert data["codes"].shape == (10000, width) and data["labels"].shape == (10000,)
-        model = sdae.load(mnist_run)
-        first = sdae.load_dataset("mnist", json.loads((mnist_run / "config.json").read_text())["config"]["data"]["data_dir"]).examples("test").batch(slice(0, 5))
+        assert data["codes"].shape == (360, width) and data["labels"].shape == (360,)
+        model = sdae.load(digits_run)
+        first = sdae.load_dataset("digits").examples("test").batch(slice(0, 5))
         assert np.allclose(data["codes"][:5], model.encode(first, layer).detach().numpy(), atol=1e-5)
 
 
-def test_encode_refuses_a_layer_that_does_not_exist(mnist_run, tmp_path, capsys):
-    code, _, err = run_cli(capsys, "encode", mnist_run, "--layer", 4, "--out", tmp_path / "c.npz")
+def test_encode_refuses_a_layer_that_does_not_exist(digits_run, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "encode", digits_run, "--layer", 4, "--out", tmp_path / "c.npz")
     assert code == 2 and "--layer must be between 1 and 3" in err and not (tmp_path / "c.npz").exists()
 
 
-def test_svm_prints_the_table_and_writes_json(mnist_run, capsys):
-    code, out, err = run_cli(capsys, "svm", mnist_run, "--train-size", 300, "--test-size", 300)
+def test_svm_prints_the_table_and_writes_json(digits_run, capsys):
+    code, out, err = run_cli(capsys, "svm", digits_run, "--train-size", 300, "--test-size", 200)
     assert code == 0, err
-    report = json.loads((mnist_run / "svm.json").read_text())
-    assert report["train_size"] == 300 and report["test_size"] == 300
+    report = json.loads((digits_run / "svm.json").read_text())
+    assert report["train_size"] == 300 and report["test_size"] == 200
     rows = {(r["representation"], r["kernel"]) for r in report["results"]}
     assert rows == {(rep, k) for rep in ("pixels", "layer 1", "layer 2", "layer 3") for k in ("linear", "rbf")}
     pixels_rbf = next(r for r in report["results"] if r["representation"] == "pixels" and r["kernel"] == "rbf")
-    assert pixels_rbf["test_error"] < 30  # a real classifier, far from chance (90%)
+    assert pixels_rbf["test_error"] < 15  # a real classifier, far from chance (90%)
     assert "representation" in out and "layer 3" in out
+
+
+def test_svm_on_one_class_is_a_data_error(tmp_path, capsys):
+    x = np.random.default_rng(0).uniform(size=(200, 16))
+    np.savez(tmp_path / "one.npz", x_train=x, y_train=np.zeros(200, int), x_test=x[:20], y_test=np.zeros(20, int))
+    run = tmp_path / "R"
+    code, _, err = run_cli(capsys, "pretrain", "--dataset", tmp_path / "one.npz", "--layers", "8", "--epochs", "1",
+                           "--out", run, "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "svm", run, "--train-size", 50)
+    assert code == 1 and "at least 2 classes" in err and err.count("\n") == 1
 
 
 def small_transformer(**kw):
@@ -93,6 +104,7 @@ def small_transformer(**kw):
 
 
 def test_transformer_follows_scikit_learn_conventions():
+    """Beside scikit-learn's own checks (test_sklearn_checks.py): what these estimators promise in particular."""
     X = load_digits().data[:400]
     t = small_transformer(layer=1)
     assert t.get_params()["layer"] == 1 and t.set_params(layer=2) is t and t.layer == 2

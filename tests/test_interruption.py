@@ -1,3 +1,5 @@
+"""Interruption and divergence: one real SIGKILL of a subprocess; the rest in-process."""
+
 import json
 import os
 import signal
@@ -10,18 +12,20 @@ import torch
 
 import sdae
 from conftest import ROOT
+from helpers import run_cli
 from sdae.corruption import Corruption, Gaussian
 from sdae.errors import DivergenceError
 from sdae.train import TrainOptions
 
-PRETRAIN = ["pretrain", "--dataset", "digits", "--layers", "256,128", "--epochs", "1", "--batch-size", "16", "--seed", "3",
-            "--device", "cpu", "--quiet"]
-FINETUNE_EPOCHS = "12"
+PRETRAIN = ["pretrain", "--dataset", "digits", "--limit", "600", "--layers", "64,32", "--epochs", "1", "--batch-size",
+            "16", "--seed", "3", "--device", "cpu", "--quiet"]
+EPOCHS = 8
+FINETUNE = ["--epochs", str(EPOCHS), "--batch-size", "16", "--quiet"]
 
 
 def sdae_process(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "cli.main", *map(str, args)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "sdae", *map(str, args)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -32,65 +36,71 @@ def finetune_epochs_done(run):
     return sum(1 for line in path.read_text().splitlines() if line and json.loads(line)["stage"] == "finetune")
 
 
-def interrupt_midway(run, sig):
-    """Start `sdae finetune`, send `sig` once two epochs are saved, and return the finished process."""
-    process = sdae_process("finetune", run, "--epochs", FINETUNE_EPOCHS, "--batch-size", "16", "--quiet")
-    deadline = time.monotonic() + 120
-    while finetune_epochs_done(run) < 2 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    process.send_signal(sig)
-    out, err = process.communicate(timeout=60)
-    return process, err
-
-
 def weights(run):
     return torch.load(run / "model.pt", weights_only=True)
+
+
+def same_weights(a, b):
+    a, b = weights(a), weights(b)
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def pretrained(path, capsys):
+    code, _, err = run_cli(capsys, *PRETRAIN, "--out", path)
+    assert code == 0, err
+    return path
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     run = tmp_path_factory.mktemp("whole") / "run"
-    for args in (PRETRAIN + ["--out", run], ["finetune", run, "--epochs", FINETUNE_EPOCHS, "--batch-size", "16", "--quiet"]):
-        process = sdae_process(*args)
-        _, err = process.communicate(timeout=300)
-        assert process.returncode == 0, err
+    for args in (PRETRAIN + ["--out", run], ["finetune", run, *FINETUNE]):
+        with pytest.raises(SystemExit) as done:
+            from sdae_cli.main import main
+            main([str(a) for a in args])
+        assert done.value.code == 0
     return run
 
 
-def pretrained_copy(tmp_path):
-    run = tmp_path / "run"
-    process = sdae_process(*PRETRAIN, "--out", run)
-    _, err = process.communicate(timeout=300)
-    assert process.returncode == 0, err
-    return run
-
-
-def test_sigkill_then_resume_ends_with_the_same_weights(uninterrupted, tmp_path):
-    run = pretrained_copy(tmp_path)
-    process, _ = interrupt_midway(run, signal.SIGKILL)
+def test_sigkill_then_resume_ends_with_the_same_weights_and_takes_over_the_lock(uninterrupted, tmp_path, capsys):
+    run = pretrained(tmp_path / "run", capsys)
+    process = sdae_process("finetune", run, *FINETUNE)
+    deadline = time.monotonic() + 120
+    while finetune_epochs_done(run) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # while it trains, a second writer is refused and changes nothing
+    code, _, err = run_cli(capsys, *PRETRAIN, "--out", run, "--overwrite")
+    assert code == 1 and f"in use by process {process.pid} (fine-tuning, since" in err and err.count("\n") == 1
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert (run / "checkpoint.pt").exists() and not any(p.name.endswith(".tmp") for p in run.iterdir())
-    assert 2 <= finetune_epochs_done(run) < int(FINETUNE_EPOCHS)
-    resumed = sdae_process("finetune", run, "--resume", "--quiet")
-    _, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
-    a, b = weights(run), weights(uninterrupted)
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    losses = [r["train_loss"] for r in sdae.RunFolder.open(run).read_metrics()]
-    assert losses == [r["train_loss"] for r in sdae.RunFolder.open(uninterrupted).read_metrics()]
+    assert 2 <= finetune_epochs_done(run) < EPOCHS
+    code, _, err = run_cli(capsys, "finetune", run, "--resume", "--quiet")
+    assert code == 0, err
+    assert f"took over the lock left by process {process.pid}" in err
+    assert same_weights(run, uninterrupted)
+    losses = [r.train_loss for r in sdae.RunFolder.open(run).read_metrics()]
+    assert losses == [r.train_loss for r in sdae.RunFolder.open(uninterrupted).read_metrics()]
 
 
-def test_ctrl_c_saves_and_stops_cleanly(uninterrupted, tmp_path):
-    run = pretrained_copy(tmp_path)
-    process, err = interrupt_midway(run, signal.SIGINT)
-    assert process.returncode == 130, err
-    assert "--resume" in err and "Traceback" not in err and err.count("\n") == 1
-    assert (run / "checkpoint.pt").exists()
-    resumed = sdae_process("finetune", run, "--resume", "--quiet")
-    _, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
-    a, b = weights(run), weights(uninterrupted)
-    assert all(torch.equal(a[k], b[k]) for k in a)
+def test_ctrl_c_saves_and_stops_cleanly(uninterrupted, tmp_path, capsys, monkeypatch):
+    run = pretrained(tmp_path / "run", capsys)
+    from sdae_cli import progress
+
+    def ctrl_c_in_epoch_4(self, label, done, total, loss):
+        if label.startswith("finetune epoch 4/"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress.Reporter, "on_batch", ctrl_c_in_epoch_4)
+    code, _, err = run_cli(capsys, "finetune", run, *FINETUNE[:-1])
+    assert code == 130, err
+    assert f"continue with sdae finetune {run} --resume" in err and err.count("\n") == 1
+    assert (run / "checkpoint.pt").exists() and finetune_epochs_done(run) == 3
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, "finetune", run, "--resume", "--quiet")
+    assert code == 0, err
+    assert same_weights(run, uninterrupted)
 
 
 class PoisonAfter(Corruption):
@@ -114,16 +124,30 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_the_last_good_checkpoint(t
                             pretrain=TrainOptions(epochs=1, batch_size=32), save_every=2)
     sdae.run_pretraining(tmp_path / "r", config)
     poison = PoisonAfter(batches=9 * 3 + 4)  # 9 batches an epoch: NaN in the middle of epoch 4
-    monkeypatch.setattr("sdae.workflow.parse_noise", lambda specs: poison)
-    with pytest.raises(DivergenceError, match="--lr") as info:
-        sdae.run_finetuning(tmp_path / "r", TrainOptions(epochs=6, batch_size=32))
-    assert "epoch 4" in str(info.value)
-    state, records = sdae.RunFolder.open(tmp_path / "r").load_checkpoint()
+    monkeypatch.setattr("sdae.commands.training.parse_noise", lambda specs: poison)
+    with pytest.raises(DivergenceError, match="`lr`") as info:
+        sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=6, batch_size=32)))
+    assert "epoch 4" in str(info.value) and "last good epoch's state is kept" in str(info.value)
+    folder = sdae.RunFolder.open(tmp_path / "r")
+    state, records = folder.load_checkpoint()
     assert state.epoch == 3  # epoch 3 was never due (save_every=2) but is the last good one
     assert all(torch.isfinite(v).all() for v in state.model.values())
-    assert [r["epoch"] for r in records if r["stage"] == "finetune"] == [1, 2, 3]
-    pretrained = torch.load(tmp_path / "r" / "pretrained.pt", weights_only=True)
-    assert all(torch.equal(pretrained[k], v) for k, v in weights(tmp_path / "r").items())  # model.pt untouched
+    assert [r.epoch for r in records if r.stage == "finetune"] == [1, 2, 3]
+    pretrained_weights = torch.load(tmp_path / "r" / "pretrained.pt", weights_only=True)
+    assert all(torch.equal(pretrained_weights[k], v) for k, v in weights(tmp_path / "r").items())  # model.pt untouched
+    assert folder.status["finetune"] == "diverged"
+    with pytest.raises(sdae.UsageError, match="fine-tuning diverged; pass `overwrite=True`"):
+        sdae.run_finetuning(tmp_path / "r")
+    with pytest.raises(sdae.UsageError, match="resuming would diverge the same way"):
+        sdae.run_finetuning(tmp_path / "r", resume=True)
+
+
+def test_an_exploding_loss_never_replaces_the_weights(tmp_path, capsys):
+    run = pretrained(tmp_path / "run", capsys)
+    before = (run / "model.pt").read_bytes()
+    code, _, err = run_cli(capsys, "finetune", run, "--optimizer", "sgd", "--lr", "1000", "--epochs", "5", "--quiet")
+    assert code == 1 and ("exploded" in err or "became" in err) and "--lr" in err and err.count("\n") == 1
+    assert (run / "model.pt").read_bytes() == before
 
 
 def test_pretraining_resumes_after_an_interruption_to_the_same_weights(tmp_path):
@@ -132,19 +156,16 @@ def test_pretraining_resumes_after_an_interruption_to_the_same_weights(tmp_path)
                               pretrain=TrainOptions(epochs=3, batch_size=32), save_every=2)
 
     sdae.run_pretraining(tmp_path / "whole", config())
-    seen = []
 
     def stop_in_pair_2(label, done, total, loss):
-        seen.append(label)
         if label.startswith("pretrain pair 2/3 epoch 2") and done == total:
             raise KeyboardInterrupt
 
-    with pytest.raises(sdae.Interrupted, match="--resume"):
+    with pytest.raises(sdae.Interrupted, match="`resume_pretraining`"):
         sdae.run_pretraining(tmp_path / "cut", config(), hooks=sdae.Hooks(on_batch=stop_in_pair_2))
     state, _ = sdae.RunFolder.open(tmp_path / "cut").load_checkpoint()
-    assert (state.pair, state.epoch) == (1, 1)  # pair 2's first epoch: saved at Ctrl-C although save_every=2
+    assert (state.pair, state.epoch) == (2, 1)  # pair 2's first epoch: saved at Ctrl-C although save_every=2
     sdae.resume_pretraining(tmp_path / "cut")
-    a, b = weights(tmp_path / "cut"), weights(tmp_path / "whole")
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert [r["train_loss"] for r in sdae.RunFolder.open(tmp_path / "cut").read_metrics()] == \
-        [r["train_loss"] for r in sdae.RunFolder.open(tmp_path / "whole").read_metrics()]
+    assert same_weights(tmp_path / "cut", tmp_path / "whole")
+    assert [r.train_loss for r in sdae.RunFolder.open(tmp_path / "cut").read_metrics()] == \
+        [r.train_loss for r in sdae.RunFolder.open(tmp_path / "whole").read_metrics()]

@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 import sdae
-from sdae import variants
+from sdae.data import variants
 from sdae.sklearn import SDAEClassifier
 from sdae.train import TrainOptions
 
@@ -70,33 +70,58 @@ def test_supervised_finetuning_learns(mnist_small):
     generator = torch.Generator().manual_seed(0)
     sdae.pretrain(model, train, val, sdae.parse_noise("masking:0.25"), TrainOptions(epochs=1), generator)
     model.add_head(10, generator=torch.Generator().manual_seed(0))
-    from sdae.supervised import classification_scores, supervised_finetune
+    from sdae.stages import classification_scores
 
-    records = supervised_finetune(model, train, labels[:800], val, labels[800:], TrainOptions(epochs=6, batch_size=32),
-                                  generator)
+    records = sdae.supervised_finetune(model, train, labels[:800], val, labels[800:],
+                                       TrainOptions(epochs=6, batch_size=32), generator)
     error, _ = classification_scores(model, val, labels[800:])
     assert error < 0.2  # chance is 0.9
-    best = min(records, key=lambda r: (r["val_error"], r["val_loss"]))
-    assert error == pytest.approx(best["val_error"])  # the kept weights are the best epoch's
+    best = min(records, key=lambda r: (r.val_error, r.val_loss))
+    assert error == pytest.approx(best.val_error)  # the kept weights are the best epoch's
 
 
-def test_model_selection_never_sees_the_test_set(tmp_path, mnist_path, monkeypatch):
-    """Supervised fine-tuning reads only the run's training and validation parts, never the test split."""
-    config = sdae.RunConfig(data=sdae.DataOptions("mnist", str(mnist_path), limit=500), hidden=[32], device="cpu",
-                            pretrain=TrainOptions(epochs=1))
+def test_early_stopping_stops_after_patience_epochs_without_improvement(digits):
+    examples, labels = digits.examples("train"), digits.train_labels
+    train, val = examples.subset(torch.arange(100)), examples.subset(torch.arange(1000, 1400))
+    model = sdae.StackedDenoisingAutoencoder([64, 32], n_classes=10, generator=torch.Generator().manual_seed(0))
+    records = sdae.supervised_finetune(model, train, labels[:100], val, labels[1000:1400],
+                                       TrainOptions(epochs=200, batch_size=10, lr=0.01), torch.Generator().manual_seed(0),
+                                       patience=3)
+    best = min(records, key=lambda r: (r.val_error, r.val_loss))
+    assert len(records) < 200 and records[-1].epoch == best.epoch + 3
+
+
+class Untouchable:
+    """Stands in for the test arrays: any use at all fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the test set was read ({name})")
+
+    def __getitem__(self, index):
+        raise AssertionError("the test set was read")
+
+    def __len__(self):
+        raise AssertionError("the test set was read")
+
+
+def test_model_selection_never_reads_the_test_set(tmp_path, monkeypatch):
+    """Pretraining and supervised fine-tuning (which chooses its epoch) never touch the test arrays at all."""
+    from sdae.commands import rundata
+
+    real = rundata.load_dataset
+
+    def without_test(*args, **kwargs):
+        dataset = real(*args, **kwargs)
+        dataset.test, dataset.test_labels = Untouchable(), Untouchable()
+        return dataset
+
+    monkeypatch.setattr(rundata, "load_dataset", without_test)
+    config = sdae.RunConfig(data=sdae.DataOptions("digits"), hidden=[32], device="cpu", pretrain=TrainOptions(epochs=1))
     sdae.run_pretraining(tmp_path / "r", config)
-    seen = []
-    original = sdae.data.Dataset.examples
-
-    def spy(self, split="train", device="cpu"):
-        seen.append(split)
-        return original(self, split, device)
-
-    monkeypatch.setattr(sdae.data.Dataset, "examples", spy)
-    sdae.run_finetuning(tmp_path / "r", TrainOptions(epochs=2), supervised=True)
-    assert seen and set(seen) == {"train"}
+    sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=4, batch_size=32), supervised=True))
+    monkeypatch.undo()
     results = sdae.evaluate_run(tmp_path / "r")
-    assert "test" in seen and 0 <= results["classification"]["test_error"] < 90
+    assert 0 <= results["classification"]["test_error"] < 50
 
 
 def test_classifier_follows_scikit_learn_conventions():

@@ -1,10 +1,14 @@
+import math
+
+import numpy as np
+import pytest
 import torch
 
 import sdae
 from sdae.corruption import Corruption, Gaussian
-from sdae.data import Examples
-from sdae.objective import DenoisingObjective, reconstruction_loss, validation_generator
-from sdae.train import Hooks, TrainOptions, evaluate
+from sdae.errors import DivergenceError
+from sdae.stages import DenoisingObjective, reconstruction_loss, validation_generator
+from sdae.train import EXPLOSION, Hooks, Stage, TrainOptions, mean_loss, run_stage
 
 
 class Recording(Corruption):
@@ -32,6 +36,12 @@ class AddConstant(Corruption):
         return "add"
 
 
+def sorted_rows(x: torch.Tensor) -> np.ndarray:
+    """The rows of x in lexicographic order: two batches hold the same rows iff these are equal."""
+    a = x.numpy()
+    return a[np.lexsort(a.T[::-1])]
+
+
 def states_at_pair_ends(model, train, noise, epochs=2):
     ends = {}
 
@@ -49,8 +59,8 @@ def test_pretraining_pair_k_changes_pair_k_only(tiny_examples):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     ends = states_at_pair_ends(model, tiny_examples, Gaussian(0.2))
     previous = before
-    for k in range(3):
-        own = {f"encoder.{2 * k}.weight", f"encoder.{2 * k}.bias", f"decoder.{2 * (2 - k)}.weight", f"decoder.{2 * (2 - k)}.bias"}
+    for k in (1, 2, 3):
+        own = {f"{part}.{i}.linear.{p}" for part, i in (("encoder", k - 1), ("decoder", 3 - k)) for p in ("weight", "bias")}
         changed = {name for name in previous if not torch.equal(previous[name], ends[k][name])}
         assert changed == own, f"pair {k} changed {sorted(changed)}"
         previous = ends[k]
@@ -61,20 +71,20 @@ def test_pair_k_plus_1_is_trained_on_the_clean_codes_of_the_pairs_below(tiny_exa
     noise = Recording()
     ends = states_at_pair_ends(model, tiny_examples, noise, epochs=1)
     batches = len(noise.seen) // 2
-    pair0_inputs, pair1_inputs = torch.cat(noise.seen[:batches]), torch.cat(noise.seen[batches:])
-    # pair 0 saw the clean scaled data; pair 1 saw the clean codes of pair 0 (as it was after training)
-    assert torch.allclose(pair0_inputs.sum(1).sort().values, tiny_examples.batch(slice(None)).sum(1).sort().values)
-    after_pair0 = sdae.StackedDenoisingAutoencoder([16, 12, 8])
-    after_pair0.load_state_dict(ends[0])
+    pair1_inputs, pair2_inputs = torch.cat(noise.seen[:batches]), torch.cat(noise.seen[batches:])
+    # pair 1 saw the clean scaled data, every row once; pair 2 the clean codes of pair 1 as it was after training
+    assert np.array_equal(sorted_rows(pair1_inputs), sorted_rows(tiny_examples.batch(slice(None))))
+    after_pair1 = sdae.StackedDenoisingAutoencoder([16, 12, 8])
+    after_pair1.load_state_dict(ends[1])
     with torch.no_grad():
-        codes = after_pair0.encode(tiny_examples.batch(slice(None)), layer=1)
-    assert pair1_inputs.shape == codes.shape
-    assert torch.allclose(pair1_inputs.sum(1).sort().values, codes.sum(1).sort().values, atol=1e-5)
+        codes = after_pair1.encode(tiny_examples.batch(slice(None)), layer=1)
+    assert pair2_inputs.shape == codes.shape
+    assert np.allclose(sorted_rows(pair2_inputs), sorted_rows(codes), atol=1e-6)
 
 
 def test_denoising_objective_corrupts_the_input_and_reconstructs_the_clean_input(tiny_examples):
     model = sdae.StackedDenoisingAutoencoder([16, 6])
-    pair = model.pair(0)
+    pair = model.pair(1)
     index = torch.arange(10)
     loss = DenoisingObjective(pair, tiny_examples, AddConstant(), torch.Generator(), "bce")(index)
     clean = tiny_examples.batch(index)
@@ -90,38 +100,71 @@ def test_same_seed_same_weights_and_losses(tiny_examples):
         noise = sdae.parse_noise(["gaussian:0.3", "speckle:0.3"])
         records = sdae.pretrain(model, tiny_examples, None, noise, TrainOptions(epochs=2, batch_size=50), torch.Generator().manual_seed(seed))
         records += sdae.finetune(model, tiny_examples, None, noise, TrainOptions(epochs=2, batch_size=50), torch.Generator().manual_seed(seed))
-        return model.state_dict(), [r["train_loss"] for r in records]
+        return model.state_dict(), [r.train_loss for r in records]
 
-    (a, la), (b, lb), (c, lc) = once(1), once(1), once(2)
+    (a, la), (b, lb), (_, lc) = once(1), once(1), once(2)
     assert la == lb and all(torch.equal(a[k], b[k]) for k in a)
     assert la != lc
 
 
-def test_finetuning_lowers_the_denoising_loss_on_mnist(mnist_small):
-    examples = mnist_small.examples("train")
-    train, val = examples.subset(torch.arange(800)), examples.subset(torch.arange(800, 1000))
+def test_finetuning_lowers_the_denoising_loss(digits_examples):
+    train, val = digits_examples.subset(torch.arange(1000)), digits_examples.subset(torch.arange(1000, 1297))
     noise = sdae.parse_noise(["gaussian:0.5", "speckle:0.5"])
-    model = sdae.StackedDenoisingAutoencoder([784, 128, 64, 32], generator=torch.Generator().manual_seed(0))
+    model = sdae.StackedDenoisingAutoencoder([64, 48, 32], generator=torch.Generator().manual_seed(0))
     generator = torch.Generator().manual_seed(0)
     sdae.pretrain(model, train, val, noise, TrainOptions(epochs=1, batch_size=32), generator)
 
     def val_loss():
         objective = DenoisingObjective(model, val, noise, validation_generator(torch.device("cpu")), "bce")
-        return evaluate(objective, len(val), 32, torch.device("cpu"))
+        return mean_loss(objective, len(val), 32, torch.device("cpu"))
 
     before = val_loss()
     records = sdae.finetune(model, train, val, noise, TrainOptions(epochs=4, batch_size=32), generator)
     after = val_loss()
     assert after < before - 0.02, (before, after)
-    assert abs(records[-1]["val_loss"] - after) < 1e-6  # the reported validation loss is this one
-    assert records[-1]["train_loss"] < records[0]["train_loss"]
+    assert abs(records[-1].val_loss - after) < 1e-6  # the reported validation loss is this one
+    assert records[-1].train_loss < records[0].train_loss
+    assert [(r.stage, r.pair, r.epoch) for r in records] == [("finetune", None, e) for e in (1, 2, 3, 4)]
 
 
 def test_tied_network_trains_and_stays_tied(tiny_examples):
     model = sdae.StackedDenoisingAutoencoder([16, 8, 4], tied=True, generator=torch.Generator().manual_seed(0))
-    w0 = model.encoder[0].weight.clone()
+    w0 = model.encoder[0].linear.weight.clone()
     noise = Gaussian(0.2)
     sdae.pretrain(model, tiny_examples, None, noise, TrainOptions(epochs=1, batch_size=32), torch.Generator().manual_seed(0))
     sdae.finetune(model, tiny_examples, None, noise, TrainOptions(epochs=1, batch_size=32), torch.Generator().manual_seed(0))
-    assert not torch.equal(model.encoder[0].weight, w0)
-    assert torch.equal(model.decoder[2].weight, model.encoder[0].weight.t())
+    assert not torch.equal(model.encoder[0].linear.weight, w0)
+    assert torch.equal(model.decoder[1].linear.weight, model.encoder[0].linear.weight.t())
+
+
+def linear_stage():
+    """A least-squares problem for plain SGD: stable for a small lr, exploding (finitely, at first) for lr 1."""
+    torch.manual_seed(0)
+    x, w = torch.randn(256, 8), torch.randn(8, 1)
+    layer = torch.nn.Linear(8, 1)
+    objective = lambda index: ((layer(x[index]) - x[index] @ w) ** 2).mean()  # noqa: E731
+    return layer, Stage("finetune", layer, objective, len(x), "mse")
+
+
+def test_a_loss_that_explodes_but_stays_finite_stops_training():
+    layer, stage = linear_stage()
+    records = run_stage(stage, layer, TrainOptions(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, momentum=0),
+                        torch.Generator().manual_seed(0))
+    assert records[-1].train_loss < records[0].train_loss
+    layer, stage = linear_stage()
+    with pytest.raises(DivergenceError, match="exploded") as info:
+        run_stage(stage, layer, TrainOptions(epochs=50, batch_size=32, optimizer="sgd", lr=1.0, momentum=0),
+                  torch.Generator().manual_seed(0))
+    message = str(info.value)
+    assert "in epoch 2;" in message and "last good epoch's state is kept" in message and "nan" not in message
+    loss = float(message.split("exploded to ")[1].split(",")[0])
+    assert math.isfinite(loss) and loss > EXPLOSION * 10  # finite, and far above the start (about 11)
+
+
+def test_divergence_in_the_first_epoch_does_not_claim_a_saved_state():
+    layer, stage = linear_stage()
+    with pytest.raises(DivergenceError) as info:
+        run_stage(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=1e3, momentum=0),
+                  torch.Generator().manual_seed(0))
+    assert "in epoch 1;" in str(info.value) and "nothing of it was saved" in str(info.value)
+    assert "last good" not in str(info.value)

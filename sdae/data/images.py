@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from sdae.data.dataset import Dataset, Scaling
+
 PATCH = 12
 TRAIN_PATCHES = 50000
 TEST_PATCHES = 5000
@@ -47,10 +49,8 @@ def zca_matrix(patches: np.ndarray, eps_fraction: float = 1.0) -> np.ndarray:
     return eigenvectors @ np.diag(1.0 / np.sqrt(np.maximum(eigenvalues, 0.0) + eps)) @ eigenvectors.T
 
 
-def load_patches(limit: int | None = None, seed: int = 0):
+def load_patches(limit: int | None = None, seed: int = 0) -> Dataset:
     """The patch dataset (see the module docstring), as an sdae Dataset of float32 in [0.1, 0.9]."""
-    from sdae.data import Dataset, Scaling
-
     rng = np.random.default_rng(seed)
     images = grey_images()
     train = random_patches(images, TRAIN_PATCHES, rng)

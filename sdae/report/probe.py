@@ -78,8 +78,12 @@ def svm_errors(
 @torch.no_grad()
 def layer_representations(model, *splits: torch.Tensor) -> dict[str, tuple[np.ndarray, ...]]:
     """Raw pixels and the codes of every encoder layer for each split, as float32 numpy arrays."""
+    was_training = model.training
     model.eval()
     reps = {"pixels": tuple(x.numpy() for x in splits)}
-    for layer in range(1, model.depth + 1):
-        reps[f"layer {layer}"] = tuple(model.encode(x, layer).numpy() for x in splits)
+    try:
+        for layer in range(1, model.depth + 1):
+            reps[f"layer {layer}"] = tuple(model.encode(x, layer).numpy() for x in splits)
+    finally:
+        model.train(was_training)
     return reps

@@ -1,7 +1,7 @@
 """Pictures of a trained stack: filters, denoised digits, training curves, a map of the codes.
 
-Every function draws one figure into a PNG file with matplotlib's non-interactive Agg backend,
-so it works with no display. Deeper units are shown in input space by the product of the weight
+Every function draws one figure into a PNG file with matplotlib's `Figure` and its Agg canvas
+(no pyplot, no global backend), so it works with no display and changes nothing for the caller. Deeper units are shown in input space by the product of the weight
 matrices below them (W_k ... W_1): the linear part of what excites the unit, ignoring the ReLUs
 and biases, the same approximation as the paper's "filters" of higher layers.
 """
@@ -13,16 +13,14 @@ import math
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from sdae.corruption import Corruption, parse_one  # noqa: E402
-from sdae.files import atomic_write_bytes  # noqa: E402
-from sdae.model import StackedDenoisingAutoencoder  # noqa: E402
+from sdae.corruption import Corruption, parse_one
+from sdae.files import atomic_write_bytes
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.train import EpochRecord
 
 FIGURE_DPI = 100
 
@@ -30,7 +28,6 @@ FIGURE_DPI = 100
 def _save(fig, path: str | os.PathLike) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
-    plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
 
@@ -38,9 +35,9 @@ def _save(fig, path: str | os.PathLike) -> Path:
 def input_space_filters(model: StackedDenoisingAutoencoder, layer: int) -> torch.Tensor:
     """(units of `layer`, input dim): W_layer @ ... @ W_1, the linear map from the input to each unit."""
     with torch.no_grad():
-        product = model.encoder_linear(0).weight.detach().float().cpu()
-        for k in range(1, layer):
-            product = model.encoder_linear(k).weight.detach().float().cpu() @ product
+        product = model.encoder_unit(1).linear.weight.detach().float().cpu()
+        for k in range(2, layer + 1):
+            product = model.encoder_unit(k).linear.weight.detach().float().cpu() @ product
     return product
 
 
@@ -64,7 +61,8 @@ def tile_grid(weights: torch.Tensor, image_shape: tuple[int, int] | None, max_ti
 
 def plot_filters(weights: torch.Tensor, image_shape, path, title: str, max_tiles: int = 256) -> Path:
     canvas = tile_grid(weights, image_shape, max_tiles)
-    fig, ax = plt.subplots(figsize=(8, 8 if image_shape else 4))
+    fig = Figure(figsize=(8, 8 if image_shape else 4))
+    ax = fig.subplots()
     ax.imshow(canvas, cmap="gray", interpolation="nearest", aspect="auto" if image_shape is None else "equal")
     ax.set_title(title)
     ax.set_xticks([])
@@ -98,7 +96,8 @@ def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, proc
                 corrupted = level(clean, generator, (0.0, 1.0))
                 rows += [(level.spec, corrupted), ("denoised", model(corrupted))]
     n = len(clean)
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 0.95), squeeze=False)
+    fig = Figure(figsize=(n * 0.9, len(rows) * 0.95))
+    axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, images) in enumerate(rows):
         for c in range(n):
             ax = axes[r, c]
@@ -112,28 +111,39 @@ def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, proc
     return _save(fig, path)
 
 
-def plot_curves(records: list[dict], path) -> Path:
-    """Pretraining loss per pair (train and validation) and fine-tuning loss per epoch."""
-    pretrain = [r for r in records if r["stage"] == "pretrain"]
-    finetune = [r for r in records if r["stage"] == "finetune"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for pair in sorted({r["pair"] for r in pretrain}):
-        rows = [r for r in pretrain if r["pair"] == pair]
-        line, = axes[0].plot([r["epoch"] for r in rows], [r["train_loss"] for r in rows], label=f"pair {pair} train ({rows[0]['loss']})")
-        if rows[0]["val_loss"] is not None:
-            axes[0].plot([r["epoch"] for r in rows], [r["val_loss"] for r in rows], "--", color=line.get_color(), label=f"pair {pair} validation")
+def plot_curves(records: list[EpochRecord], path) -> Path:
+    """Pretraining loss per pair (train and validation); then the fine-tuning loss, denoising or supervised."""
+    pretrain = [r for r in records if r.stage == "pretrain"]
+    later = [r for r in records if r.stage != "pretrain"]
+    fig = Figure(figsize=(12, 4.5))
+    axes = fig.subplots(1, 2)
+    for pair in sorted({r.pair for r in pretrain}):
+        rows = [r for r in pretrain if r.pair == pair]
+        line, = axes[0].plot([r.epoch for r in rows], [r.train_loss for r in rows], label=f"pair {pair} train ({rows[0].loss})")
+        if rows[0].val_loss is not None:
+            axes[0].plot([r.epoch for r in rows], [r.val_loss for r in rows], "--", color=line.get_color(),
+                         label=f"pair {pair} validation")
     axes[0].set_title("Greedy pretraining, one pair at a time")
+    axes[0].set_ylabel("denoising loss (mean per element)")
     axes[0].set_yscale("log")
-    if finetune:
-        axes[1].plot([r["epoch"] for r in finetune], [r["train_loss"] for r in finetune], label="train")
-        if finetune[0]["val_loss"] is not None:
-            axes[1].plot([r["epoch"] for r in finetune], [r["val_loss"] for r in finetune], "--", label="validation")
-        axes[1].set_title(f"Fine-tuning, end to end ({finetune[0]['loss']})")
+    if later:
+        axes[1].plot([r.epoch for r in later], [r.train_loss for r in later], label="train")
+        if later[0].val_loss is not None:
+            axes[1].plot([r.epoch for r in later], [r.val_loss for r in later], "--", label="validation")
+        supervised = later[0].stage == "supervised"
+        axes[1].set_title(f"{'Supervised fine-tuning, on the labels' if supervised else 'Fine-tuning, end to end'} "
+                          f"({later[0].loss})")
+        axes[1].set_ylabel(f"{'classification' if supervised else 'denoising'} loss (mean per {'example' if supervised else 'element'})")
+        if supervised:
+            errors = axes[1].twinx()
+            errors.plot([r.epoch for r in later], [100 * r.val_error for r in later], ":", color="black",
+                        label="validation error (%)")
+            errors.set_ylabel("validation error (%)")
+            errors.legend(fontsize=8, loc="center right")
     else:
         axes[1].set_title("Fine-tuning: not run yet")
     for ax in axes:
         ax.set_xlabel("epoch")
-        ax.set_ylabel("denoising loss (mean per element)")
         if ax.lines:
             ax.legend(fontsize=8)
     return _save(fig, path)
@@ -144,7 +154,8 @@ def plot_codes(codes: torch.Tensor, labels: torch.Tensor | None, path, title: st
     from sklearn.decomposition import PCA
 
     points = PCA(n_components=2, random_state=0).fit_transform(codes.numpy())
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    fig = Figure(figsize=(7.5, 6.5))
+    ax = fig.subplots()
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
     else:

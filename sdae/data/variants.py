@@ -52,7 +52,7 @@ def rotate(images: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
 
 def image_patches(count: int, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
     """Grey-level size x size patches at random places of scikit-learn's two photographs, in [0, 1]."""
-    from sdae.patches import grey_images, random_patches
+    from sdae.data.images import grey_images, random_patches
 
     return random_patches(grey_images(), count, rng, size).reshape(count, size, size)
 

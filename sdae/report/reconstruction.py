@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from sdae.corruption import Corruption
 from sdae.data import Examples
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.objective import validation_generator
+from sdae.stages import validation_generator
 
 
 @torch.no_grad()
@@ -23,19 +23,22 @@ def reconstruction_errors(
     Also the squared error of the corrupted input itself (`input_mse`), which says how much the
     network removed. The noise is drawn from a fixed seed, so repeated evaluations agree.
     """
+    was_training = model.training
     model.eval()
     generator = validation_generator(test.device)
     sums = torch.zeros(3, dtype=torch.float64, device=test.device)
-    for start in range(0, len(test), batch_size):
-        clean = test.batch(slice(start, start + batch_size))
-        seen = clean if noise is None else noise(clean, generator, (0.0, 1.0))
-        logits = model.pre_activation(seen)
-        out = torch.sigmoid(logits)
-        sums += torch.stack([
-            F.mse_loss(out, clean, reduction="sum"),
-            F.binary_cross_entropy_with_logits(logits, clean, reduction="sum"),
-            F.mse_loss(seen, clean, reduction="sum"),
-        ]).double()
+    try:
+        for start in range(0, len(test), batch_size):
+            clean = test.batch(slice(start, start + batch_size))
+            seen = clean if noise is None else noise(clean, generator, (0.0, 1.0))
+            logits = model.pre_activation(seen)
+            sums += torch.stack([
+                F.mse_loss(torch.sigmoid(logits), clean, reduction="sum"),
+                F.binary_cross_entropy_with_logits(logits, clean, reduction="sum"),
+                F.mse_loss(seen, clean, reduction="sum"),
+            ]).double()
+    finally:
+        model.train(was_training)
     mse, bce, input_mse = (sums / test.values.numel()).tolist()
     return {"mse": mse, "bce": bce, "input_mse": input_mse}
 

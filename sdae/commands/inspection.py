@@ -1,0 +1,171 @@
+"""What users do with a trained run: test errors, pictures, codes, SVMs on the codes.
+
+Each function reads a run folder and its data (checked to be the data it was trained on), writes
+its result into the run (holding the run's lock) or where asked, and returns it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import torch
+
+from sdae.commands.rundata import RunData, prepare
+from sdae.corruption import parse_noise
+from sdae.data import Examples
+from sdae.errors import DataError, UsageError
+from sdae.files import atomic_write_bytes, atomic_write_json
+from sdae.runfolder import EVALUATION, FIGURES, SVM, WEIGHTS, RunFolder, check_output
+from sdae.stages import best_record, classification_scores, clean_codes
+from sdae.train import resolve_device
+
+SPLITS = ("train", "validation", "test")
+
+
+def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, RunData, torch.device]:
+    """The run, and its data (split by its seed) on the device; `data_dir` says where the data is now."""
+    folder = RunFolder.open(run)
+    config = folder.config
+    config.data = config.data.with_data_dir(data_dir)
+    device_ = resolve_device(device or config.device)
+    return folder, prepare(config, device_, folder.data_facts), device_
+
+
+def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: str | None = None) -> dict:
+    """Test reconstruction errors of a run's latest weights; written to RUN/evaluation.json and returned."""
+    from sdae.report.reconstruction import evaluate_reconstruction
+
+    folder, data, device_ = _open(run, data_dir, device)
+    if data.dataset.test is None:
+        raise UsageError(f"dataset {folder.config.data.dataset!r} has no test split to evaluate on")
+    with folder.locked("evaluation"):
+        model = folder.load_model().to(device_)
+        test = data.dataset.examples("test", device_)
+        results = {"reconstruction": evaluate_reconstruction(model, data.train, test, parse_noise(folder.config.noise)),
+                   "weights": WEIGHTS, "finetuned": folder.status.get("finetune") == "complete",
+                   "finetune_kind": folder.status.get("finetune_kind")}
+        if model.head is not None and data.dataset.test_labels is not None:
+            error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
+            rows = [r for r in folder.read_metrics() if r.stage == "supervised"]
+            results["classification"] = {"test_error": 100 * error, "test_loss": loss, "test_size": len(test),
+                                         "best_epoch": best_record(rows).epoch if rows else None}
+        atomic_write_json(folder.path / EVALUATION, results)
+    return results
+
+
+def _test_or_validation(data: RunData, device) -> tuple[Examples, torch.Tensor | None, str]:
+    """The test split where the dataset has one (for pictures and codes), else the validation part."""
+    if data.dataset.test is not None:
+        return data.dataset.examples("test", device), data.dataset.test_labels, "test"
+    if data.val is None:
+        raise UsageError("this dataset has no test split and the run held out no validation examples")
+    return data.val, data.labels("val"), "validation"
+
+
+def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: int = 10, map_size: int = 2000) -> list:
+    """Write the run's pictures into RUN/figures/ and return their paths (drawn on the CPU)."""
+    from sdae.report import figures as fig
+
+    folder, data, _ = _open(run, data_dir, "cpu")
+    config = folder.config
+    with folder.locked("drawing figures"):
+        model = folder.load_model()
+        shape = tuple(folder.data_facts["image_shape"]) if folder.data_facts.get("image_shape") else None
+        out = folder.path / FIGURES
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise UsageError(f"{out} is not a folder sdae made; move it away")
+        out.mkdir(exist_ok=True)
+        name = "fine-tuned" if folder.status.get("finetune") == "complete" else "pretrained"
+        paths = [fig.plot_filters(fig.input_space_filters(model, 1), shape, out / "filters.png",
+                                  f"Layer 1 filters ({name}): each unit's incoming weights")]
+        for layer in range(2, model.depth + 1):
+            product = " ".join(f"W{k}" for k in range(layer, 0, -1))
+            paths.append(fig.plot_filters(fig.input_space_filters(model, layer), shape, out / f"filters_layer{layer}.png",
+                                          f"Layer {layer} units in input space ({name}): {product}"))
+        examples, labels, split = _test_or_validation(data, torch.device("cpu"))
+        clean = examples.batch(slice(0, digits))
+        paths.append(fig.plot_denoising(model, clean, parse_noise(config.noise).parts, shape, out / "denoising.png", config.seed))
+        paths.append(fig.plot_curves(folder.read_metrics(), out / "curves.png"))
+        with torch.no_grad():
+            codes = model.encode(examples.batch(slice(0, map_size)))
+        paths.append(fig.plot_codes(codes, None if labels is None else labels[:map_size], out / "codes.png",
+                                    f"Top-layer codes ({codes.shape[1]} units) of {len(codes)} {split} examples, PCA"))
+    return paths
+
+
+def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "test", out: str | os.PathLike | None = None,
+               device: str | None = None, data_dir: str | None = None, batch_size: int = 4096,
+               overwrite: bool = False) -> dict:
+    """The codes of `layer` (default: the top) for a split (`train` = the run's training part, `validation`, or `test`).
+
+    Written to `out` as .npz with arrays `codes` and (where there are labels) `labels`; also returned.
+    `out` is never one of a run folder's own files, and an existing file only with `overwrite=True`.
+    """
+    folder = RunFolder.open(run)
+    depth = len(folder.config.hidden)
+    layer = depth if layer is None else layer
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= depth:
+        raise UsageError(f"`layer` must be between 1 and {depth} for this run, got {layer!r}")
+    if split not in SPLITS:
+        raise UsageError(f"`split` must be train, validation or test, got {split!r}")
+    if out is not None:
+        check_output(out, overwrite)
+    folder, data, device_ = _open(run, data_dir, device)
+    if split == "test":
+        if data.dataset.test is None:
+            raise UsageError(f"dataset {folder.config.data.dataset!r} has no test split; use `split` train or validation")
+        examples, labels = data.dataset.examples("test", device_), data.dataset.test_labels
+    else:
+        examples = data.train if split == "train" else data.val
+        if examples is None:
+            raise UsageError("the run held out no validation examples")
+        labels = data.labels("train" if split == "train" else "val")
+    model = folder.load_model().to(device_)
+    result = {"codes": clean_codes(model, layer, examples, batch_size).cpu().numpy()}
+    if labels is not None:
+        result["labels"] = labels.cpu().numpy()
+    if out is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **result)
+        atomic_write_bytes(out, buffer.getvalue())
+    return result
+
+
+def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | None = None, data_dir: str | None = None,
+            kernels: tuple[str, ...] = ("linear", "rbf"), val_size: int = 2000, on_result=None) -> dict:
+    """Linear and RBF SVMs on pixels and on each layer's codes; written to RUN/svm.json and returned.
+
+    The SVMs train on `train_size` examples drawn (by the run's seed) from the run's training part,
+    choose C on up to `val_size` of the run's validation examples, and are tested on the first
+    `test_size` test examples.
+    """
+    from sdae.report.probe import layer_representations, svm_errors
+
+    for name, value, low in (("train_size", train_size, 10), ("test_size", test_size, 1), ("val_size", val_size, 1)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise UsageError(f"`{name}` must be a whole number >= {low}, got {value!r}")
+    folder, data, _ = _open(run, data_dir, "cpu")
+    config, dataset = folder.config, data.dataset
+    if dataset.test is None or dataset.test_labels is None or dataset.train_labels is None:
+        raise UsageError(f"dataset {config.data.dataset!r} has no labelled test split; SVMs need labels")
+    if data.val is None:
+        raise UsageError("the run held out no validation examples, which choose the SVMs' C")
+    chosen = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(config.seed))[:train_size]
+    x_train, y_train = data.train.batch(chosen), data.labels("train")[chosen].numpy()
+    if len(np.unique(y_train)) < 2:
+        raise DataError(f"dataset {config.data.dataset!r}: the SVMs' {len(y_train)} training examples all have label "
+                        f"{y_train[0]}; a classifier needs at least 2 classes")
+    x_val, y_val = data.val.batch(slice(0, val_size)), data.labels("val")[:val_size].numpy()
+    test = dataset.examples("test")
+    n_test = len(test) if test_size is None else min(test_size, len(test))
+    x_test, y_test = test.batch(slice(0, n_test)), dataset.test_labels[:n_test].numpy()
+    with folder.locked("SVMs"):
+        model = folder.load_model()
+        results = svm_errors(layer_representations(model, x_train, x_val, x_test), y_train, y_val, y_test, kernels,
+                             config.seed, on_result)
+        report = {"train_size": len(x_train), "val_size": len(x_val), "test_size": n_test, "weights": WEIGHTS,
+                  "finetuned": folder.status.get("finetune") == "complete", "results": [r.to_dict() for r in results]}
+        atomic_write_json(folder.path / SVM, report)
+    return report

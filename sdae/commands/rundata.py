@@ -1,0 +1,86 @@
+"""A run's data: loaded as its configuration says, split by its seed, resident on its device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from sdae.config import RunConfig
+from sdae.data import Dataset, Examples, load_dataset, split_indices
+from sdae.errors import DataError
+from sdae.model import MAX_CLASSES
+
+
+@dataclass
+class RunData:
+    """A run's data, split by its seed and resident on its device."""
+
+    dataset: Dataset
+    train: Examples
+    val: Examples | None
+    train_index: torch.Tensor  # positions in dataset.train
+    val_index: torch.Tensor
+    setup: torch.Generator  # seeded CPU generator, advanced past the split: it initialises weights
+
+    def labels(self, part: str) -> torch.Tensor | None:
+        """Labels of the training or validation part, on the examples' device."""
+        labels = self.dataset.train_labels
+        if labels is None:
+            return None
+        return labels[self.train_index if part == "train" else self.val_index].to(self.train.device)
+
+    def facts(self) -> dict:
+        """What a run records about its data, to use it again and to recognise it."""
+        dataset = self.dataset
+        return {
+            "input_dim": dataset.input_dim,
+            "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+            "scaling": {"offset": dataset.scaling.offset, "scale": dataset.scaling.scale},
+            "source": dataset.source,
+            "n_train": len(self.train),
+            "n_val": 0 if self.val is None else len(self.val),
+            "fingerprint": dataset.fingerprint(),
+        }
+
+    def class_count(self) -> int:
+        """K for training labels 0..K-1; refuses labels that are missing, negative, too many, or one class only."""
+        labels = self.dataset.train_labels
+        name = self.dataset.name
+        if labels is None or self.val is None:
+            raise DataError(f"dataset {name!r}: supervised fine-tuning needs labelled training data and a validation "
+                            "split (`val_fraction` > 0)")
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= MAX_CLASSES:
+            raise DataError(f"dataset {name!r}: labels must be classes 0..K-1 with K at most {MAX_CLASSES}; "
+                            f"found labels from {low} to {high}")
+        if len(torch.unique(labels)) < 2:
+            raise DataError(f"dataset {name!r}: every training label is {low}; a classifier needs at least 2 classes")
+        return high + 1
+
+
+def prepare(config: RunConfig, device: torch.device, recorded: dict | None = None) -> RunData:
+    """Load the data, check it is the data the run recorded (if given), split it by the seed, put it on the device."""
+    data = config.data
+    dataset = load_dataset(data.dataset, data.data_dir, data.limit)
+    if recorded is not None:
+        _check_same(dataset, recorded)
+    setup = torch.Generator().manual_seed(config.seed)
+    train_index, val_index = split_indices(len(dataset.train), data.val_fraction, setup)
+    examples = dataset.examples("train", device)
+    val = examples.subset(val_index.to(device)) if len(val_index) else None
+    return RunData(dataset, examples.subset(train_index.to(device)), val, train_index, val_index, setup)
+
+
+def _check_same(dataset: Dataset, recorded: dict) -> None:
+    where = dataset.source or dataset.name
+    if dataset.input_dim != recorded["input_dim"]:
+        raise DataError(f"dataset {where} now has {dataset.input_dim} features per example; the run was trained on "
+                        f"{recorded['input_dim']}: it is not the run's data")
+    n = recorded["n_train"] + recorded["n_val"]
+    if len(dataset.train) != n:
+        raise DataError(f"dataset {where} now has {len(dataset.train)} training examples; the run was trained on {n}")
+    expected = recorded.get("fingerprint")
+    if expected is not None and dataset.fingerprint() != expected:
+        raise DataError(f"dataset {where} has changed since the run was trained on it (its training examples' "
+                        "fingerprint differs); point `data_dir` or `dataset` at the original data")

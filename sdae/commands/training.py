@@ -1,0 +1,224 @@
+"""The training commands as functions: pretrain into a new run folder, fine-tune an existing one.
+
+Both keep the run folder consistent at every moment: they hold its lock while they write, save
+metrics after every epoch and a checkpoint every `save_every` epochs, write the last unsaved state
+when they stop early (Ctrl-C, a diverging loss, any error), and the final weights only once a stage
+completes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from sdae.commands.rundata import RunData, prepare
+from sdae.config import RunConfig
+from sdae.corruption import parse_noise
+from sdae.errors import DivergenceError, Interrupted, RunFolderError, UsageError
+from sdae.model import StackedDenoisingAutoencoder, check_fits
+from sdae.runfolder import PRETRAINED, WEIGHTS, RunFolder
+from sdae.stages import finetune, pretrain, supervised_finetune
+from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
+
+
+@dataclass
+class FinetuneOptions:
+    """What `run_finetuning` is asked to do; None keeps the run's own setting."""
+
+    train: TrainOptions = field(default_factory=lambda: TrainOptions(epochs=120))
+    supervised: bool = False  # a softmax layer on the top code, every layer trained on the labels
+    patience: int | None = None  # supervised: stop after this many epochs without a better validation error
+    noise: list[str] | None = None
+    save_every: int | None = None
+
+
+class _Saver:
+    """Writes metrics every epoch and the training state every `save_every` epochs (and when stopping)."""
+
+    def __init__(self, folder: RunFolder, records: list[EpochRecord], last_epoch: int, user: Hooks):
+        self.folder, self.records, self.last_epoch, self.user = folder, records, last_epoch, user
+        self.save_every = folder.config.save_every
+        self.pending: tuple[TrainingState, list[EpochRecord]] | None = None
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        self.records.append(record)
+        if self.user.on_epoch:
+            self.user.on_epoch(record)
+
+    def on_state(self, state: TrainingState) -> None:
+        self.pending = (state, list(self.records))
+        if state.epoch % self.save_every == 0 or state.epoch == self.last_epoch:
+            self.flush()  # the checkpoint, then the metrics that go with it
+        else:
+            self.folder.write_metrics(self.records)
+        if self.user.on_state:
+            self.user.on_state(state)
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.folder.save_checkpoint(*self.pending)
+            self.folder.write_metrics(self.pending[1])
+            self.pending = None
+
+    def hooks(self) -> Hooks:
+        return Hooks(on_batch=self.user.on_batch, on_epoch=self.on_epoch, on_state=self.on_state)
+
+
+def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object], model: StackedDenoisingAutoencoder,
+                records: list[EpochRecord], epochs: int, hooks: Hooks | None) -> None:
+    """Run a training stage into the run folder, then save its weights and mark it complete."""
+    saver = _Saver(folder, records, epochs, hooks or Hooks())
+    try:
+        train(saver.hooks())
+    except KeyboardInterrupt:
+        saver.flush()
+        how = "`resume_pretraining`" if stage == "pretrain" else "`resume=True`"
+        raise Interrupted(f"stopped; the last completed epoch is saved; continue with {how}",
+                          "pretrain" if stage == "pretrain" else "finetune", str(folder.path)) from None
+    except DivergenceError:
+        saver.flush()
+        if stage != "pretrain":
+            folder.status["finetune"] = "diverged"
+            folder.write_meta()
+        raise
+    except BaseException:
+        saver.flush()
+        raise
+    if stage == "pretrain":
+        folder.save_weights(model, PRETRAINED)
+    folder.save_weights(model, WEIGHTS)
+    folder.write_metrics(saver.records)
+    folder.status[stage if stage == "pretrain" else "finetune"] = "complete"
+    folder.write_meta()
+    folder.remove_checkpoint()
+
+
+def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[EpochRecord]] | None:
+    found = folder.load_checkpoint()
+    if found is not None and found[0].stage != stage:
+        raise RunFolderError(f"{folder.path}: the checkpoint is from {found[0].stage}, not {stage}")
+    return found
+
+
+def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool = False,
+                    hooks: Hooks | None = None) -> RunFolder:
+    """Create a run folder at `out` and greedily pretrain every pair into it."""
+    config.validate()
+    config.data = config.data.with_data_dir(config.data.data_dir)
+    noise = parse_noise(config.noise)
+    device = resolve_device(config.device)
+    data = prepare(config, device)
+    sizes = [data.dataset.input_dim, *config.hidden]
+    check_fits(sizes, device)
+    model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.setup).to(device)
+    folder = RunFolder.create(out, config, data.facts(), overwrite=overwrite)
+    try:
+        _pretrain_into(folder, model, data, noise, device, None, [], hooks)
+    finally:
+        folder.release()
+    return folder
+
+
+def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
+                       data_dir: str | None = None) -> RunFolder:
+    """Continue an interrupted `run_pretraining` from its last checkpoint, with its own configuration."""
+    folder = RunFolder.open(run)
+    with folder.locked("pretraining"):
+        if folder.status.get("pretrain") == "complete":
+            raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
+        config = folder.config
+        config.data = config.data.with_data_dir(data_dir)
+        device_ = resolve_device(device or config.device)
+        data = prepare(config, device_, folder.data_facts)
+        model = StackedDenoisingAutoencoder(folder.sizes, config.tied, generator=data.setup).to(device_)
+        found = _checkpoint_for(folder, "pretrain")
+        state, records = found if found else (None, [])
+        _pretrain_into(folder, model, data, parse_noise(config.noise), device_, state, records, hooks)
+    return folder
+
+
+def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: RunData, noise, device: torch.device,
+                   state: TrainingState | None, records: list[EpochRecord], hooks: Hooks | None) -> None:
+    options = folder.config.pretrain
+    generator = torch.Generator(device=device).manual_seed(folder.config.seed)
+    _train_into(folder, "pretrain",
+                lambda h: pretrain(model, data.train, data.val, noise, options, generator, resume=state, hooks=h),
+                model, records, options.epochs, hooks)
+
+
+def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = None, *, resume: bool = False,
+                   overwrite: bool = False, device: str | None = None, data_dir: str | None = None,
+                   hooks: Hooks | None = None) -> RunFolder:
+    """Fine-tune a pretrained run from `pretrained.pt`: end to end on the denoising criterion, or on the labels.
+
+    `resume=True` continues an interrupted fine-tuning with everything it started with;
+    `overwrite=True` fine-tunes again, from the pretrained weights, a run fine-tuned before.
+    `device` and `data_dir` say where to run and where the data is now, if not where they were.
+    """
+    folder = RunFolder.open(run)
+    with folder.locked("fine-tuning"):
+        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite)
+        config.data = config.data.with_data_dir(data_dir)
+        device_ = resolve_device(device or config.device)
+        data = prepare(config, device_, folder.data_facts)
+        model = folder.load_model(PRETRAINED)
+        stage = "supervised" if config.supervised else "finetune"
+        if config.supervised:
+            folder.meta["classes"] = data.class_count()
+            model.add_head(folder.meta["classes"], generator=data.setup)
+        model.to(device_)
+        state, records = None, [r for r in folder.read_metrics() if r.stage == "pretrain"]
+        if resume:
+            found = _checkpoint_for(folder, stage)
+            if found is not None:
+                state, records = found
+        folder.config = config
+        folder.status.update(finetune="running", finetune_kind="supervised" if config.supervised else "denoising")
+        folder.write_meta()
+        folder.write_metrics(records)
+        if not resume:
+            folder.remove_checkpoint()
+        generator = torch.Generator(device=device_).manual_seed(config.seed)
+        noise = parse_noise(config.noise)
+        if config.supervised:
+            def train(h: Hooks):
+                return supervised_finetune(model, data.train, data.labels("train"), data.val, data.labels("val"),
+                                           config.finetune, generator, config.patience, resume=state, hooks=h)
+        else:
+            def train(h: Hooks):
+                return finetune(model, data.train, data.val, noise, config.finetune, generator, resume=state, hooks=h)
+        _train_into(folder, stage, train, model, records, config.finetune.epochs, hooks)
+    return folder
+
+
+def _finetune_config(folder: RunFolder, options: FinetuneOptions, resume: bool, overwrite: bool) -> RunConfig:
+    """The run's configuration with the fine-tuning asked for, checked against the run's status."""
+    status, path = folder.status, folder.path
+    if status.get("pretrain") != "complete":
+        raise UsageError(f"{path}: pretraining has not finished; continue it with `resume_pretraining` first")
+    config = RunConfig.from_dict(folder.config.to_dict())  # a copy: nothing changes on disk until training starts
+    if resume:
+        if status.get("finetune") == "complete":
+            raise UsageError(f"{path}: fine-tuning is already complete; nothing to resume")
+        if status.get("finetune") == "diverged":
+            raise UsageError(f"{path}: fine-tuning diverged, and resuming would diverge the same way; start it again "
+                             "with `overwrite=True` and a lower `lr`")
+        if config.finetune is None:
+            raise UsageError(f"{path}: fine-tuning never started; start it without `resume=True`")
+        return config
+    state = status.get("finetune")
+    if state is not None and not overwrite:
+        what = {"complete": "is already fine-tuned", "diverged": "fine-tuning diverged",
+                "running": "fine-tuning was interrupted or is unfinished"}[state]
+        raise UsageError(f"{path}: {what}; pass `overwrite=True` to fine-tune again from the pretrained weights"
+                         + (", or `resume=True` to continue" if state == "running" else ""))
+    config.finetune = options.train
+    config.supervised, config.patience = options.supervised, options.patience
+    if options.noise is not None:
+        config.noise = list(options.noise)
+    if options.save_every is not None:
+        config.save_every = options.save_every
+    return config.validate()

@@ -1,0 +1,59 @@
+"""Datasets: MNIST's IDX files, scikit-learn's digits, natural image patches, the user's .npy/.npz arrays.
+
+`load_dataset(spec)` gives a `Dataset` (examples as stored, labels, the `Scaling` to [0, 1]);
+`Dataset.examples(split, device)` puts a split on a device as `Examples`, whose `batch(index)`
+gives float32 rows in [0, 1]; `split_indices` draws a run's validation part.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from sdae.data import arrays, mnist
+from sdae.data.dataset import Dataset, Examples, Scaling, split_indices
+from sdae.errors import UsageError
+
+__all__ = ["Dataset", "Examples", "Scaling", "load_dataset", "load_digits", "split_indices"]
+NAMED = ("mnist", "digits", "patches")
+
+
+def load_digits(limit: int | None = None) -> Dataset:
+    """scikit-learn's 8x8 digits (values 0..16), split 80/20 with random_state=0."""
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_load_digits()
+    x = bunch.data.astype(np.uint8)
+    x_train, x_test, y_train, y_test = train_test_split(x, bunch.target, test_size=0.2, random_state=0)
+    if limit is not None:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return Dataset(
+        name="digits",
+        train=torch.from_numpy(np.ascontiguousarray(x_train)),
+        train_labels=torch.from_numpy(y_train.astype(np.int64)),
+        test=torch.from_numpy(np.ascontiguousarray(x_test)),
+        test_labels=torch.from_numpy(y_test.astype(np.int64)),
+        scaling=Scaling(0.0, 1.0 / 16.0),
+        image_shape=(8, 8),
+        source="sklearn.datasets.load_digits",
+    )
+
+
+def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Dataset:
+    """Load a dataset by name (`mnist`, `digits`, `patches`) or from a `.npz`/`.npy` path."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"`limit` must be a positive number of examples, got {limit!r}")
+    if spec == "mnist":
+        return mnist.load(data_dir, limit)
+    if spec == "digits":
+        return load_digits(limit)
+    if spec == "patches":
+        from sdae.data.images import load_patches
+
+        return load_patches(limit)
+    if str(spec).endswith((".npz", ".npy")):
+        return arrays.load(spec, limit)
+    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, or a path ending in .npz or .npy")

@@ -1,0 +1,89 @@
+"""What every dataset becomes: stored examples, their labels, and the scaling that maps them to [0, 1].
+
+A `Dataset` holds training (and, where there is one, test) examples as one (N, D) tensor, uint8
+where the data is bytes, with labels beside them, and the affine `Scaling` that maps the stored
+values to [0, 1]. Conversion to float happens per batch (`Examples.batch`), so the whole dataset
+can live on the device at a quarter of the float32 size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import torch
+
+from sdae.errors import DataError
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """x01 = (stored - offset) * scale maps stored values to [0, 1]."""
+
+    offset: float = 0.0
+    scale: float = 1.0
+
+    def apply(self, values: torch.Tensor) -> torch.Tensor:
+        x = values.float()
+        if self.offset:
+            x = x - self.offset
+        return x * self.scale if self.scale != 1.0 else x
+
+
+@dataclass
+class Dataset:
+    """Training (and optional test) examples, flattened to (N, D), as stored (uint8 or float32)."""
+
+    name: str
+    train: torch.Tensor
+    train_labels: torch.Tensor | None
+    test: torch.Tensor | None
+    test_labels: torch.Tensor | None
+    scaling: Scaling
+    image_shape: tuple[int, int] | None
+    source: str | None = None  # the folder or file it was read from
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.train.shape[1])
+
+    def examples(self, split: str = "train", device: torch.device | str = "cpu") -> Examples:
+        values = self.train if split == "train" else self.test
+        if values is None:
+            raise DataError(f"dataset {self.name!r} has no {split} split")
+        return Examples(values.to(device), self.scaling)
+
+    def fingerprint(self) -> str:
+        """A digest of the training examples as stored (shape, type and every value): a run records it,
+        and later commands refuse data that no longer matches."""
+        digest = hashlib.sha256(f"{tuple(self.train.shape)} {self.train.dtype}".encode())
+        digest.update(self.train.contiguous().numpy().tobytes())
+        return digest.hexdigest()[:32]
+
+
+class Examples:
+    """A dataset split resident on a device; `batch(index)` gives float32 rows scaled to [0, 1]."""
+
+    def __init__(self, values: torch.Tensor, scaling: Scaling = Scaling()):
+        self.values = values
+        self.scaling = scaling
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
+        return self.scaling.apply(self.values[index])
+
+    def subset(self, index: torch.Tensor) -> Examples:
+        return Examples(self.values[index], self.scaling)
+
+
+def split_indices(n: int, val_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random train/validation split of n examples; the validation part has round(n * fraction) of them."""
+    n_val = min(n - 1, round(n * val_fraction)) if val_fraction > 0 else 0
+    order = torch.randperm(n, generator=generator)
+    return order[n_val:].sort().values, order[:n_val].sort().values

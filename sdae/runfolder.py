@@ -1,0 +1,290 @@
+"""The run folder: what `sdae pretrain` creates and every later command reads.
+
+    RUN/sdae-run.json   the marker: only sdae writes it (format version, run id); it is what makes a
+                        folder a run folder, so `overwrite` never touches a folder sdae did not make
+    RUN/config.json     the resolved configuration, the data's facts (scaling, sizes, fingerprint), stage status
+    RUN/pretrained.pt   the weights after greedy pretraining (a state_dict of tensors only)
+    RUN/model.pt        the latest weights (after fine-tuning, once it has run)
+    RUN/metrics.jsonl   one `EpochRecord` per line
+    RUN/checkpoint.pt   the state of an unfinished stage (weights, optimizer, generator, metrics)
+    RUN/.sdae.lock      held by the process writing into the run (see `sdae.files.FolderLock`)
+
+Every file is written atomically; every file is checked against its schema when read, and an
+error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import torch
+
+from sdae.version import __version__
+from sdae.config import RunConfig
+from sdae.errors import RunFolderError, UsageError, WriteError
+from sdae.files import FolderLock, atomic_torch_save, atomic_write_json, atomic_write_text, parse_json, read_json, \
+    read_text, safe_torch_load
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.schema import check_meta, checked_state, epoch_record, json_list
+from sdae.train import EpochRecord, TrainingState
+
+FORMAT = 2
+MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.pt", "model.pt"
+METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
+# Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
+WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES)
+RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
+log = logging.getLogger("sdae")
+
+
+def _is_run(path: Path) -> bool:
+    return (path / MARKER).is_file()
+
+
+def _not_a_run(path: Path) -> str:
+    """Why `path` is not a run folder, in words."""
+    try:
+        old = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        if isinstance(old, dict) and old.get("format") == 1 and "sdae_version" in old:
+            return f"{path} holds a run of sdae {old['sdae_version']} (run format 1), which this sdae does not read"
+    except (OSError, ValueError, RecursionError):
+        pass
+    return f"{path} is not an sdae run folder (no {MARKER})"
+
+
+class RunFolder:
+    """A run folder on disk. `create` makes a new one, `open` checks and reads an existing one.
+
+    Commands that write into a run hold its lock: `with folder.locked("fine-tuning"): ...`
+    (`create` returns the folder with the lock already held; `release()` lets it go).
+    """
+
+    def __init__(self, path: str | os.PathLike, marker: dict, meta: dict, lock: FolderLock | None = None):
+        self.path = Path(path)
+        self.marker = marker  # format, run_id, created, sdae_version
+        self.meta = meta  # config.json: "config", "data_facts", "status" (and "classes" once supervised)
+        self.config = RunConfig.from_dict(meta["config"])
+        self._lock = lock
+
+    # ------------------------------------------------------------------ creating and opening
+    @classmethod
+    def create(cls, path: str | os.PathLike, config: RunConfig, data_facts: dict, overwrite: bool = False) -> RunFolder:
+        """A new run at `path` (an empty or new folder, or an sdae run replaced with `overwrite=True`), locked."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"`out` {path} exists and is not a folder")
+        occupied = path.is_dir() and any(p.name != FolderLock.NAME for p in path.iterdir())
+        if occupied and not _is_run(path):
+            raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
+        if occupied and not overwrite:
+            raise UsageError(f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise WriteError(f"cannot create {path}: {e.strerror or e}") from None
+        lock = FolderLock(path, "pretraining").acquire()
+        try:
+            replaced = _set_aside(path) if occupied else None
+            marker = {"format": FORMAT, "run_id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                      "sdae_version": __version__}
+            meta = {"sdae_version": __version__, "torch_version": torch.__version__, "config": config.to_dict(),
+                    "data_facts": data_facts, "status": {"pretrain": "running", "finetune": None}}
+            folder = cls(path, marker, meta, lock)
+            try:
+                folder.write_meta()
+                atomic_write_json(path / MARKER, marker)  # the switch: from here on the folder is the new run
+            except BaseException:
+                if replaced is not None:
+                    _restore(path, replaced)
+                raise
+        except BaseException:
+            lock.release()
+            raise
+        if replaced is not None:
+            _discard(replaced)
+        return folder
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> RunFolder:
+        path = Path(path)
+        if not path.exists():
+            raise RunFolderError(f"run folder {path} does not exist")
+        if not path.is_dir():
+            raise RunFolderError(f"run folder {path} is a file, not a folder")
+        if not _is_run(path):
+            raise RunFolderError(f"{_not_a_run(path)}; create one with `run_pretraining`")
+        marker = read_json(path / MARKER)
+        found = marker.get("format")
+        if isinstance(found, bool) or not isinstance(found, int) or not isinstance(marker.get("run_id"), str):
+            raise RunFolderError(f"{path / MARKER}: fields 'format' and 'run_id' are missing or malformed")
+        if found > FORMAT:
+            raise RunFolderError(f"{path / MARKER}: written by sdae {marker.get('sdae_version', '?')} (run format "
+                                 f"{found}); this is sdae {__version__} (format {FORMAT}): upgrade sdae to read it")
+        meta = read_json(path / CONFIG)
+        check_meta(meta, path / CONFIG)
+        return cls(path, marker, meta)
+
+    def locked(self, purpose: str) -> FolderLock:
+        """The run's lock, to hold while writing into it (a context manager)."""
+        if self._lock is None or self._lock.fd is None:
+            self._lock = FolderLock(self.path, purpose)
+        return self._lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    # ------------------------------------------------------------------------ configuration
+    @property
+    def data_facts(self) -> dict:
+        return self.meta["data_facts"]
+
+    @property
+    def status(self) -> dict:
+        return self.meta["status"]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [int(self.data_facts["input_dim"]), *self.config.hidden]
+
+    def write_meta(self) -> None:
+        self.meta["sdae_version"] = __version__
+        self.meta["config"] = self.config.to_dict()
+        atomic_write_json(self.path / CONFIG, self.meta)
+
+    # ------------------------------------------------------------------------------ weights
+    def save_weights(self, model: StackedDenoisingAutoencoder, name: str = WEIGHTS) -> None:
+        atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, self.path / name)
+
+    @property
+    def n_classes(self) -> int | None:
+        """The classifier head's classes, for a run fine-tuned on the labels."""
+        return self.meta.get("classes") if self.status.get("finetune_kind") == "supervised" else None
+
+    def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
+        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None)
+
+    def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise RunFolderError(f"{source}: not a dictionary of tensors")
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
+            raise RunFolderError(f"{source}: the weights do not match the configuration (layers {self.sizes}): {detail}") from None
+
+    def load_model(self, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
+        path = self.path / which
+        if self.status.get("pretrain") != "complete":
+            raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; "
+                                 "continue it with `resume_pretraining`")
+        model = self.build_model(with_head=which == WEIGHTS)
+        self.load_state_into(model, safe_torch_load(path), path)
+        model.eval()
+        return model
+
+    # ------------------------------------------------------------------------------ metrics
+    def read_metrics(self) -> list[EpochRecord]:
+        path = self.path / METRICS
+        if not path.is_file():
+            return []
+        records = []
+        for number, line in enumerate(read_text(path).splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(epoch_record(parse_json(line, f"{path}, line {number}")))
+                except ValueError as e:
+                    raise RunFolderError(f"{path}, line {number}: {e}") from None
+        return records
+
+    def write_metrics(self, records: list[EpochRecord]) -> None:
+        atomic_write_text(self.path / METRICS, "".join(json.dumps(r.to_dict()) + "\n" for r in records))
+
+    # --------------------------------------------------------------------------- checkpoint
+    def save_checkpoint(self, state: TrainingState, records: list[EpochRecord]) -> None:
+        atomic_torch_save({**state.to_dict(), "metrics": json.dumps([r.to_dict() for r in records])}, self.path / CHECKPOINT)
+
+    def load_checkpoint(self) -> tuple[TrainingState, list[EpochRecord]] | None:
+        path = self.path / CHECKPOINT
+        if not path.is_file():
+            return None
+        raw = safe_torch_load(path)
+        try:
+            state = checked_state(raw, len(self.config.hidden))
+            records = [epoch_record(r) for r in json_list(raw.get("metrics"))]
+        except ValueError as e:
+            raise RunFolderError(f"{path}: not a checkpoint of this run ({e})") from None
+        self.load_state_into(self.build_model(with_head=state.stage == "supervised"), state.model, path)
+        return state, records
+
+    def remove_checkpoint(self) -> None:
+        (self.path / CHECKPOINT).unlink(missing_ok=True)
+
+
+def load(path: str | os.PathLike, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
+    """The trained network of a run folder, on the CPU, in eval mode.
+
+    `which` is `model.pt` (the latest weights) or `pretrained.pt` (before fine-tuning).
+    """
+    return RunFolder.open(path).load_model(which)
+
+
+def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """A file a command may write: never a run folder's own file, and an existing file only if `overwrite`."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.name in RESERVED and _is_run(parent):
+        raise UsageError(f"`out` {path} is one of the run folder's own files; choose another name")
+    if path.is_dir():
+        raise UsageError(f"`out` {path} is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise UsageError(f"`out` {path} already exists; pass `overwrite=True` to replace it, or choose another name")
+    if not parent.is_dir():
+        raise UsageError(f"`out` {path}: folder {parent} does not exist")
+    return path
+
+
+# -------------------------------------------------------------------------------------- helpers
+
+
+def _set_aside(path: Path) -> Path:
+    """Move the run's own files into a hidden folder inside it, all or none (each move is a rename)."""
+    aside = path / f".sdae-replaced-{uuid.uuid4().hex[:8]}"
+    moved: list[str] = []
+    try:
+        aside.mkdir()
+        for name in WRITTEN:
+            if (path / name).exists() or (path / name).is_symlink():
+                os.rename(path / name, aside / name)
+                moved.append(name)
+    except OSError as e:
+        if aside.is_dir():
+            _restore(path, aside, moved)
+        raise WriteError(f"cannot replace the run in {path}: {e.strerror or e}; the previous run is intact") from None
+    return aside
+
+
+def _restore(path: Path, aside: Path, names: list[str] | None = None) -> None:
+    for name in reversed(names if names is not None else [p.name for p in aside.iterdir()]):
+        os.replace(aside / name, path / name)
+    aside.rmdir()
+
+
+def _discard(aside: Path) -> None:
+    """Delete the previous run's files (links are removed, never followed)."""
+    try:
+        for entry in aside.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        aside.rmdir()
+    except OSError as e:
+        log.warning("could not delete the replaced run's files in %s (%s); delete that folder by hand", aside, e.strerror or e)

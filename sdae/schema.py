@@ -1,0 +1,108 @@
+"""What each file of a run folder must hold: every field's type and range, checked on load.
+
+A file from disk is data, not a promise: these functions raise ValueError (or RunFolderError)
+naming the field that is wrong, so that a damaged or hand-edited file is refused in one line
+instead of failing somewhere later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+
+from sdae.config import RunConfig
+from sdae.errors import RunFolderError
+from sdae.model import MAX_CLASSES
+from sdae.train import STAGES, EpochRecord, TrainingState
+
+
+def epoch_record(d) -> EpochRecord:
+    """A metrics line as an EpochRecord, every field checked."""
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+    values = {f.name: d.get(f.name) for f in fields(EpochRecord)}
+    if d.get("stage") not in STAGES:
+        raise ValueError(f"field 'stage' must be one of {', '.join(STAGES)}, got {d.get('stage')!r}")
+    for name, optional in (("pair", True), ("epoch", False)):
+        v = values[name]
+        if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"field {name!r} must be a whole number >= 1, got {v!r}")
+    for name, optional in (("train_loss", False), ("val_loss", True), ("seconds", False), ("val_error", True)):
+        v = values[name]
+        if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"field {name!r} must be a number, got {v!r}")
+    if not isinstance(values["loss"], str):
+        raise ValueError(f"field 'loss' must be a string, got {values['loss']!r}")
+    return EpochRecord(**values)
+
+
+def check_meta(meta: dict, where: Path) -> None:
+    """config.json: its sections, the configuration, the data's facts, the status."""
+    for key in ("config", "data_facts", "status"):
+        if not isinstance(meta.get(key), dict):
+            raise RunFolderError(f"{where}: the {key!r} section is missing or malformed")
+    try:
+        RunConfig.from_dict(meta["config"])
+    except ValueError as e:
+        raise RunFolderError(f"{where}: config: {e}") from None
+    facts = meta["data_facts"]
+    for name in ("input_dim", "n_train", "n_val"):
+        v = facts.get(name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name != "n_val" else 0):
+            raise RunFolderError(f"{where}: data_facts: field {name!r} must be a whole number, got {v!r}")
+    scaling = facts.get("scaling")
+    if not isinstance(scaling, dict) or not all(isinstance(scaling.get(k), (int, float)) for k in ("offset", "scale")):
+        raise RunFolderError(f"{where}: data_facts: field 'scaling' must hold numbers 'offset' and 'scale'")
+    shape = facts.get("image_shape")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) for s in shape)):
+        raise RunFolderError(f"{where}: data_facts: field 'image_shape' must be two whole numbers or null")
+    status = meta["status"]
+    if status.get("pretrain") not in ("running", "complete"):
+        raise RunFolderError(f"{where}: status: field 'pretrain' must be running or complete, got {status.get('pretrain')!r}")
+    if status.get("finetune") not in (None, "running", "complete", "diverged"):
+        raise RunFolderError(f"{where}: status: field 'finetune' is {status.get('finetune')!r}")
+    classes = meta.get("classes")
+    if status.get("finetune_kind") == "supervised" and (isinstance(classes, bool) or not isinstance(classes, int)
+                                                        or not 2 <= classes <= MAX_CLASSES):
+        raise RunFolderError(f"{where}: field 'classes' must be a whole number from 2 to {MAX_CLASSES}, got {classes!r}")
+
+
+def checked_state(raw, depth: int) -> TrainingState:
+    """A checkpoint's training state for a network of `depth` pairs (its weights are checked by loading them)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"it holds a {type(raw).__name__}, not a dictionary")
+    stage, pair, epoch = raw.get("stage"), raw.get("pair"), raw.get("epoch")
+    if stage not in STAGES:
+        raise ValueError(f"field 'stage' is {stage!r}")
+    if stage == "pretrain" and (isinstance(pair, bool) or not isinstance(pair, int) or not 1 <= pair <= depth):
+        raise ValueError(f"field 'pair' is {pair!r}; this run has pairs 1..{depth}")
+    if stage != "pretrain" and pair is not None:
+        raise ValueError(f"field 'pair' is {pair!r} for stage {stage}")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        raise ValueError(f"field 'epoch' is {epoch!r}")
+    optimizer = raw.get("optimizer")
+    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("param_groups"), list) or not optimizer["param_groups"] \
+            or not isinstance(optimizer.get("state"), dict):
+        raise ValueError("field 'optimizer' holds no optimizer state")
+    generator = raw.get("generator")
+    if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
+        raise ValueError("field 'generator' holds no generator state")
+    extra = raw.get("extra", {})
+    if not isinstance(extra, dict) or (stage == "supervised" and not isinstance(extra.get("best"), dict)):
+        raise ValueError("field 'extra' is malformed")
+    return TrainingState(stage, pair, epoch, raw.get("model"), optimizer, generator, extra)
+
+
+def json_list(text) -> list:
+    if not isinstance(text, str):
+        raise ValueError("field 'metrics' is missing")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("field 'metrics' is nested too deeply") from None
+    if not isinstance(value, list):
+        raise ValueError("field 'metrics' is not a list")
+    return value

@@ -1,0 +1,199 @@
+"""The three stages of training a stacked denoising autoencoder, and their objectives.
+
+- `pretrain`: greedy layer-wise denoising pretraining (Vincent et al. 2010, section 3.5). Pair k
+  is trained alone, the pairs below it frozen: its input is the clean code of pairs 1..k-1
+  (computed once, without gradients), that input is corrupted, and the pair reconstructs the
+  uncorrupted input. Only pair k's parameters are given to the optimizer.
+- `finetune`: every layer end to end on the denoising criterion: the network's input is corrupted
+  and it reconstructs the clean input.
+- `supervised_finetune`: a softmax layer on the top code, every layer trained with cross-entropy
+  on the labels of clean inputs. The validation examples choose the epoch: the weights of the
+  epoch with the lowest validation error (ties: lowest validation loss) are the result, and
+  training stops early after `patience` epochs without improvement. The test set is not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from sdae.corruption import Corruption, ValueRange
+from sdae.data import Examples
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.train import EpochRecord, Hooks, Stage, TrainingState, TrainOptions, autocast, mean_loss, run_stage
+
+VALIDATION_SEED = 2010  # validation noise is drawn afresh from this seed at every evaluation
+
+
+def validation_generator(device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(VALIDATION_SEED)
+
+
+def resolve_loss(kind: str, sigmoid_output: bool) -> str:
+    """`auto` (and `bce` where it cannot apply) becomes bce behind a Sigmoid, mse otherwise.
+
+    Targets behind a Sigmoid are pixels scaled to [0, 1]; deeper pairs reconstruct ReLU codes,
+    which are not probabilities, so they always use squared error.
+    """
+    return "bce" if sigmoid_output and kind != "mse" else "mse"
+
+
+def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind: str, activation: nn.Module) -> torch.Tensor:
+    """Mean over all elements; bce is computed from the logits, for numerical stability."""
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(pre_activation, target)
+    return F.mse_loss(activation(pre_activation).float(), target)
+
+
+class DenoisingObjective:
+    """Batch indices in, the denoising loss of `module` on those examples out.
+
+    `module` has `pre_activation(x)` and `output_activation` (a DenoisingPair or the whole
+    network); `inputs` has `batch(index)` (an `Examples`); the corruption draws from `generator`.
+    """
+
+    def __init__(self, module: nn.Module, inputs: Examples, noise: Corruption, generator: torch.Generator,
+                 loss: str, value_range: ValueRange = (0.0, 1.0)):
+        self.module, self.inputs, self.noise, self.generator = module, inputs, noise, generator
+        self.loss, self.value_range = loss, value_range
+
+    def __call__(self, index: torch.Tensor) -> torch.Tensor:
+        clean = self.inputs.batch(index)
+        corrupted = self.noise(clean, self.generator, self.value_range)
+        return reconstruction_loss(self.module.pre_activation(corrupted), clean, self.loss, self.module.output_activation)
+
+    def validation_loss(self, held_out: Examples, batch_size: int) -> float:
+        """The same loss on held-out examples, with noise drawn from the fixed validation seed."""
+        device = held_out.device
+        objective = DenoisingObjective(self.module, held_out, self.noise, validation_generator(device), self.loss,
+                                       self.value_range)
+        return mean_loss(objective, len(held_out), batch_size, device)
+
+
+class ClassificationObjective:
+    """Batch indices in, the cross-entropy of the network's class logits out."""
+
+    def __init__(self, model: StackedDenoisingAutoencoder, inputs: Examples, labels: torch.Tensor):
+        self.model, self.inputs, self.labels = model, inputs, labels
+
+    def __call__(self, index: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.model.classify(self.inputs.batch(index)).float(), self.labels[index])
+
+
+@torch.no_grad()
+def clean_codes(model: StackedDenoisingAutoencoder, layer: int, examples: Examples, batch_size: int = 4096) -> torch.Tensor:
+    """The uncorrupted codes after `layer` encoder units, as one float32 tensor on the examples' device."""
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.cat([model.encode(examples.batch(slice(i, i + batch_size)), layer)
+                          for i in range(0, len(examples), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def _validation(objective: DenoisingObjective, val: Examples | None, batch_size: int):
+    if val is None or len(val) == 0:
+        return None
+    return lambda epoch: (objective.validation_loss(val, batch_size), None)
+
+
+def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
+             options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
+             hooks: Hooks | None = None) -> list[EpochRecord]:
+    """Greedily pretrain every pair of `model` (on `train.device`) for `options.epochs` epochs each.
+
+    `resume` continues from a state captured by `hooks.on_state`. Returns the epochs' records.
+    """
+    options.validate()
+    first = 1
+    if resume is not None:
+        resume.restore(model, None, generator)  # the lower pairs' weights, before their codes are computed
+        first = resume.pair
+    records = []
+    for k in range(first, model.depth + 1):
+        inputs, val_inputs, value_range = train, val, (0.0, 1.0)
+        if k > 1:
+            inputs = Examples(clean_codes(model, k - 1, train))
+            val_inputs = None if val is None else Examples(clean_codes(model, k - 1, val))
+            value_range = (float(inputs.values.min()), float(inputs.values.max()))
+        pair = model.pair(k)
+        loss = resolve_loss(options.loss, sigmoid_output=k == 1)
+        objective = DenoisingObjective(pair, inputs, noise, generator, loss, value_range)
+        stage = Stage("pretrain", pair, objective, len(inputs), loss, pair=k,
+                      validate=_validation(objective, val_inputs, options.batch_size))
+        records += run_stage(stage, model, options, generator, hooks, resume if resume and k == resume.pair else None)
+    return records
+
+
+def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
+             options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
+             hooks: Hooks | None = None) -> list[EpochRecord]:
+    """Train every layer of `model` (on `train.device`) end to end on the denoising criterion."""
+    loss = resolve_loss(options.loss, sigmoid_output=True)
+    objective = DenoisingObjective(model, train, noise, generator, loss)
+    stage = Stage("finetune", model, objective, len(train), loss, validate=_validation(objective, val, options.batch_size))
+    return run_stage(stage, model, options, generator, hooks, resume)
+
+
+@torch.no_grad()
+def classification_scores(model: StackedDenoisingAutoencoder, inputs: Examples, labels: torch.Tensor,
+                          batch_size: int = 4096) -> tuple[float, float]:
+    """(error rate, mean cross-entropy) of the model on these examples."""
+    was_training = model.training
+    model.eval()
+    wrong, loss = 0, 0.0
+    try:
+        for start in range(0, len(inputs), batch_size):
+            index = slice(start, start + batch_size)
+            with autocast(inputs.device):
+                logits = model.classify(inputs.batch(index)).float()
+            wrong += int((logits.argmax(1) != labels[index]).sum())
+            loss += float(F.cross_entropy(logits, labels[index], reduction="sum"))
+    finally:
+        model.train(was_training)
+    return wrong / len(inputs), loss / len(inputs)
+
+
+def best_record(records: list[EpochRecord]) -> EpochRecord:
+    """The supervised epoch whose weights are kept: lowest validation error, then lowest validation loss."""
+    return min((r for r in records if r.stage == "supervised"), key=lambda r: (r.val_error, r.val_loss))
+
+
+@dataclass
+class BestEpoch:
+    """The best validation epoch so far and its weights (saved with the state, so a resume keeps it)."""
+
+    epoch: int = 0
+    error: float = float("inf")
+    loss: float = float("inf")
+    weights: dict | None = None
+
+    def offer(self, epoch: int, error: float, loss: float, model: nn.Module) -> None:
+        if (error, loss) < (self.error, self.loss):
+            self.epoch, self.error, self.loss = epoch, error, loss
+            self.weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, train_labels: torch.Tensor, val: Examples,
+                        val_labels: torch.Tensor, options: TrainOptions, generator: torch.Generator,
+                        patience: int | None = None, resume: TrainingState | None = None,
+                        hooks: Hooks | None = None) -> list[EpochRecord]:
+    """Train `model` (which must have a head) on the labels; leaves it with the best validation epoch's weights."""
+    best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
+
+    def validate(epoch: int) -> tuple[float, float]:
+        error, loss = classification_scores(model, val, val_labels)
+        best.offer(epoch, error, loss, model)
+        return loss, error
+
+    stage = Stage("supervised", model, ClassificationObjective(model, train, train_labels), len(train), "cross-entropy",
+                  validate=validate, extra=lambda: {"best": vars(best)},
+                  stop=lambda r: patience is not None and r.epoch - best.epoch >= patience)
+    records = run_stage(stage, model, options, generator, hooks, resume)
+    if best.weights is not None:
+        model.load_state_dict(best.weights)
+    return records

@@ -159,12 +159,15 @@ class FolderLock:
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
             raise RunLockedError(f"{self.path.parent} is in use by {holder}; wait until it finishes, or stop it") from None
-        previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
-        if previous:  # released locks are emptied: this one's holder died without releasing it
-            log.warning("%s: took over the lock left by %s, which is no longer running", self.path.parent, previous)
-        stamp = f"process {os.getpid()} ({self.purpose}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, stamp.encode(), 0)
+        try:
+            previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+            if previous:  # released locks are emptied: this one's holder died without releasing it
+                log.warning("%s: took over the lock left by %s, which is no longer running", self.path.parent, previous)
+            stamp = f"process {os.getpid()} ({self.purpose}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, stamp.encode(), 0)
+        except OSError:
+            pass  # the stamp only names the holder for others' messages; the flock is what locks
         self.fd = fd
         return self
 

@@ -142,7 +142,7 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_the_last_good_checkpoint(t
         sdae.run_finetuning(tmp_path / "r", resume=True)
 
 
-def test_an_exploding_loss_never_replaces_the_weights(tmp_path, capsys):
+def test_a_diverging_sgd_run_never_replaces_the_weights(tmp_path, capsys):
     run = pretrained(tmp_path / "run", capsys)
     before = (run / "model.pt").read_bytes()
     code, _, err = run_cli(capsys, "finetune", run, "--optimizer", "sgd", "--lr", "1000", "--epochs", "5", "--quiet")

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# The paper's MNIST comparison (Vincent et al. 2010, Table 3), at one budget for all three:
-#   SdA-3: denoising pretraining (masking noise 25%), then supervised fine-tuning;
-#   SAA-3: the same with no noise (ordinary autoencoder pretraining);
-#   no pretraining: the same network, randomly initialised (--epochs 0), supervised only.
+# The paper's MNIST comparison (Vincent et al. 2010, Table 3), at one budget for all:
+#   sda3: denoising pretraining (masking noise 25%), then supervised fine-tuning;
+#   saa3: the same with no noise (ordinary autoencoder pretraining);
+#   nopretrain: the same network, randomly initialised (--epochs 0), supervised only.
 # Network 784-1000-1000-1000-10. The validation split (10% of the training digits) chooses the
 # fine-tuning epoch; `sdae evaluate` then touches the test set once.
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/paper_mnist.sh [OUT_ROOT] [PRETRAIN_EPOCHS] [SUPERVISED_EPOCHS]
+# Environment: SEED (0), ACTIVATION (relu or sigmoid), VARIANTS ("sda3 saa3 nopretrain"),
+# PRETRAIN_ONLY=1 to stop after pretraining (e.g. for `sdae svm`), SDAE (the command).
 set -euo pipefail
 root=${1:-runs/paper}
 pretrain_epochs=${2:-15}
 supervised_epochs=${3:-50}
 sdae=${SDAE:-sdae}
-common=(--layers 1000,1000,1000 --lr 0.001 --seed 0 --quiet)
+seed=${SEED:-0}
+activation=${ACTIVATION:-relu}
+common=(--layers 1000,1000,1000 --lr 0.001 --seed "$seed" --activation "$activation" --quiet)
 finetune=(--supervised --epochs "$supervised_epochs" --lr 0.0005 --schedule cosine --quiet)
-for variant in sda3:masking:0.25 saa3:none nopretrain:none; do
-  name=${variant%%:*}; noise=${variant#*:}
+declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none)
+for name in ${VARIANTS:-sda3 saa3 nopretrain}; do
   epochs=$pretrain_epochs; [[ $name == nopretrain ]] && epochs=0
+  run="$root/$name-$activation-seed$seed"
   start=$(date +%s)
-  $sdae pretrain --out "$root/$name" --noise "$noise" --epochs "$epochs" "${common[@]}" --overwrite
-  $sdae finetune "$root/$name" "${finetune[@]}" --overwrite
-  echo "$name: $(( $(date +%s) - start )) s"
-  $sdae evaluate "$root/$name" | tail -1
+  $sdae pretrain --out "$run" --noise "${noise[$name]}" --epochs "$epochs" "${common[@]}" --overwrite
+  [[ ${PRETRAIN_ONLY:-0} == 1 ]] && { echo "$run: pretrained in $(( $(date +%s) - start )) s"; continue; }
+  $sdae finetune "$run" "${finetune[@]}" --overwrite
+  echo "$run: $(( $(date +%s) - start )) s"
+  $sdae evaluate "$run" | tail -1
 done

@@ -10,7 +10,7 @@ import click
 import sdae
 from sdae.config import DataOptions, RunConfig
 from sdae.errors import Interrupted, SDAEError, UsageError
-from sdae.model import hidden_sizes
+from sdae.model import ACTIVATIONS, hidden_sizes
 from sdae.stages import best_record
 from sdae.train import LOSSES, OPTIMIZERS, SCHEDULES, TrainOptions
 
@@ -30,6 +30,18 @@ def parse_layers(text: str) -> list[int]:
     return hidden_sizes(sizes)
 
 
+def parse_emphasis(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        weights = []
+    if len(weights) != 2:
+        raise UsageError(f"`emphasis` {text!r}: give two weights ALPHA,BETA, e.g. 1,0.5")
+    return weights
+
+
 def training_options(f):
     """The optimizer options shared by pretrain and finetune."""
     options = [
@@ -42,6 +54,8 @@ def training_options(f):
                      help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes."),
         click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULT_TRAIN.schedule, show_default=True,
                      help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
+        click.option("--warmup", type=float, default=DEFAULT_TRAIN.warmup, show_default=True,
+                     help="Epochs over which each stage's learning rate rises linearly to --lr."),
         click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
         click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
         click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint."),
@@ -53,9 +67,9 @@ def training_options(f):
     return f
 
 
-def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule) -> TrainOptions:
+def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup) -> TrainOptions:
     return TrainOptions(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                        weight_decay=weight_decay, loss=loss, schedule=schedule).validate()
+                        weight_decay=weight_decay, loss=loss, schedule=schedule, warmup=warmup).validate()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,13 +89,20 @@ def cli(debug: bool) -> None:
               help="Fraction of the training examples held out for validation.")
 @click.option("--layers", default=",".join(map(str, DEFAULTS.hidden)), show_default=True, help="Hidden sizes, input side first.")
 @click.option("--tied", is_flag=True, help="Tie each decoder weight to its encoder weight, transposed.")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULTS.activation, show_default=True,
+              help="Hidden units: relu, or the paper's sigmoid (codes in [0, 1], cross-entropy at every pair).")
 @click.option("--noise", multiple=True, default=DEFAULTS.noise, show_default=True,
-              help="gaussian:SIGMA, speckle:SIGMA, masking:NU, saltpepper:NU or none; repeat for a per-example mixture.")
+              help="gaussian:SIGMA[:mean=M][:clip], speckle:SIGMA[:clip], masking:NU, saltpepper:NU or none; "
+                   "repeat for a per-example mixture.")
+@click.option("--emphasis", default=None, metavar="ALPHA,BETA",
+              help="Emphasized denoising: weight the loss by ALPHA on corrupted components, BETA on the others.")
+@click.option("--fixed-noise", is_flag=True, help="Corrupt each training example once, before training.")
 @click.option("--epochs", type=int, default=DEFAULT_TRAIN.epochs, show_default=True, help="Epochs per pair.")
 @training_options
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
-def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, epochs, batch_size, optimizer, lr,
-             momentum, weight_decay, loss, schedule, device, save_every, resume, overwrite, quiet, seed):
+def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise, epochs,
+             batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every, resume,
+             overwrite, quiet, seed):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
     messages.RUN[0] = out
     reporter = Reporter(quiet)
@@ -91,8 +112,9 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, e
         config = RunConfig(
             data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
+            activation=activation, emphasis=parse_emphasis(emphasis), fixed_noise=fixed_noise,
             save_every=DEFAULTS.save_every if save_every is None else save_every,
-            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule),
+            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
         )
         folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=reporter.hooks())
     click.echo(f"pretrained {'-'.join(map(str, folder.sizes))} into {folder.path}")
@@ -106,12 +128,12 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, noise, e
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 @click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
 @click.option("--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error.")
-def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, device, save_every, resume,
-             overwrite, quiet, noise, data_dir, supervised, patience):
+def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+             resume, overwrite, quiet, noise, data_dir, supervised, patience):
     """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""
     messages.RUN[0] = run
     reporter = Reporter(quiet)
-    options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule),
+    options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
                                    supervised=supervised, patience=patience, noise=list(noise) or None,
                                    save_every=save_every)
     folder = sdae.run_finetuning(run, options, resume=resume, overwrite=overwrite, device=device, data_dir=data_dir,
@@ -137,11 +159,14 @@ def info(run):
     lines = [
         f"run        {folder.path}  (sdae {folder.meta.get('sdae_version')}, torch {folder.meta.get('torch_version')})",
         f"network    {'-'.join(map(str, folder.sizes))}-{'-'.join(map(str, reversed(folder.sizes[:-1])))}"
-        f"  ReLU, Sigmoid output{', tied weights' if config.tied else ''}",
+        f"  {'ReLU' if config.activation == 'relu' else 'sigmoid'} units, Sigmoid output"
+        f"{', tied weights' if config.tied else ''}",
         f"data       {config.data.dataset}: {facts['n_train']} training, {facts['n_val']} validation examples"
         f"{f' (first {config.data.limit})' if config.data.limit else ''}; from {facts.get('source')}",
         f"scaling    x01 = (x - {facts['scaling']['offset']:g}) * {facts['scaling']['scale']:g}",
-        f"noise      {', '.join(config.noise)}",
+        f"noise      {', '.join(config.noise)}"
+        + (f"; emphasis alpha {config.emphasis[0]:g}, beta {config.emphasis[1]:g}" if config.emphasis else "")
+        + ("; each example corrupted once" if config.fixed_noise else ""),
         f"seed       {config.seed}   device {config.device}",
         f"pretrain   {status.get('pretrain')}: {_options_text(config.pretrain)}",
         f"finetune   {status.get('finetune') or 'not run'}"
@@ -159,7 +184,10 @@ def info(run):
             if last.val_error is not None:
                 best = best_record(rows)
                 val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
-            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss}), {seconds:.1f} s")
+            dead = "" if not last.dead_units else \
+                ", dead units " + " ".join(f"L{k}:{100 * f:.1f}%" for k, f in enumerate(last.dead_units, 1))
+            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss}), "
+                         f"{seconds:.1f} s{dead}")
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
     lines.insert(1, f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})")
     lines.append(f"files      {', '.join(files)}")
@@ -168,7 +196,7 @@ def info(run):
 
 def _options_text(o: TrainOptions) -> str:
     extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
-    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g} ({o.schedule}){extra}, batch {o.batch_size}, "
+    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
             f"weight decay {o.weight_decay:g}, loss {o.loss}")
 
 
@@ -181,6 +209,9 @@ def evaluate(run, device, data_dir):
     messages.RUN[0] = run
     results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
     recon = results["reconstruction"]
+    if results["reconstruction_weights"] != results["weights"]:
+        click.echo(f"reconstructions by {results['reconstruction_weights']}: supervised fine-tuning trained the encoder "
+                   "and the classifier, not the decoder")
     click.echo(f"{'input':<18} {'MSE':>9} {'BCE':>9} {'input MSE':>10}")
     for name, row in recon.items():
         if isinstance(row, dict):
@@ -222,15 +253,20 @@ def encode(run, layer, split, out, device, data_dir, overwrite):
 @click.option("--train-size", type=int, default=10000, show_default=True, help="Training examples for every SVM.")
 @click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-def svm(run, train_size, test_size, data_dir):
+@click.option("--weights", type=click.Choice(["pretrained", "finetuned"]), default="pretrained", show_default=True,
+              help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.")
+def svm(run, train_size, test_size, data_dir, weights):
     """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
     messages.RUN[0] = run
-    def show(result):
-        click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
-                   f"(C={result.C:g} chosen on validation, {result.seconds:.1f} s)")
 
-    click.echo("fitting (representation, kernel, test error):")
-    report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show)
+    def show(result):
+        gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
+        click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
+                   f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)")
+
+    click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
+    report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show,
+                          weights=weights)
     rows = {}
     for r in report["results"]:
         rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = r["test_error"]

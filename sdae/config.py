@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sdae.corruption import parse_noise
 from sdae.errors import UsageError
-from sdae.model import hidden_sizes
+from sdae.model import ACTIVATIONS, hidden_sizes
 from sdae.train import TrainOptions
 
 MAX_SEED = 2**63 - 1
@@ -59,10 +59,22 @@ class RunConfig:
     finetune: TrainOptions | None = None
     supervised: bool = False  # fine-tuning on the labels (a softmax layer on the top code) instead of denoising
     patience: int | None = None  # supervised: stop after this many epochs without a better validation error
+    activation: str = "relu"  # the hidden units: relu, or the paper's sigmoid
+    emphasis: list[float] | None = None  # [alpha, beta]: emphasized denoising (see sdae.stages.Criterion)
+    fixed_noise: bool = False  # corrupt each training example once, before training
 
     def validate(self) -> RunConfig:
         self.hidden = hidden_sizes(self.hidden)
-        for name in ("tied", "supervised"):
+        if self.activation not in ACTIVATIONS:
+            raise UsageError(f"`activation` must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.emphasis is not None and not (
+                isinstance(self.emphasis, (list, tuple)) and len(self.emphasis) == 2
+                and all(isinstance(w, (int, float)) and not isinstance(w, bool) and 0 <= w < float("inf")
+                        for w in self.emphasis) and any(self.emphasis)):
+            raise UsageError(f"`emphasis` must be two weights alpha,beta >= 0, not both 0, got {self.emphasis!r}")
+        if self.emphasis is not None:
+            self.emphasis = [float(w) for w in self.emphasis]
+        for name in ("tied", "supervised", "fixed_noise"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"`{name}` must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.noise, list) or not all(isinstance(n, str) for n in self.noise):
@@ -86,12 +98,19 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def criterion(self):
+        """The denoising criterion's options, for `sdae.stages`."""
+        from sdae.stages import Criterion
+
+        return Criterion(None if self.emphasis is None else tuple(self.emphasis), self.fixed_noise)
+
     @classmethod
     def from_dict(cls, d) -> RunConfig:
         """A saved configuration, every field checked; raises ValueError naming the field that is wrong."""
         if not isinstance(d, dict):
             raise ValueError("the configuration is not a JSON object")
-        missing = [f.name for f in fields(cls) if f.name not in d and f.name not in ("finetune", "supervised", "patience")]
+        optional = ("finetune", "supervised", "patience", "activation", "emphasis", "fixed_noise")
+        missing = [f.name for f in fields(cls) if f.name not in d and f.name not in optional]
         if missing:
             raise ValueError(f"field {missing[0]!r} is missing")
         try:
@@ -107,6 +126,9 @@ class RunConfig:
                 finetune=None if d.get("finetune") is None else _section(d, "finetune", TrainOptions),
                 supervised=d.get("supervised", False),
                 patience=d.get("patience"),
+                activation=d.get("activation", "relu"),
+                emphasis=d.get("emphasis"),
+                fixed_noise=d.get("fixed_noise", False),
             )
             return config.validate()
         except UsageError as e:

@@ -5,13 +5,25 @@ only from the `torch.Generator` passed in, which must live on the batch's device
 generator state gives the same corruption. Every process returns a new tensor; the clean batch is
 never modified.
 
-`value_range` is the range of the clean data, `(low, high)`: pixels scaled to [0, 1] for the
-first pair, the observed range of the clean codes for deeper pairs. Additive processes (Gaussian,
-speckle) clip their output to that range, so a corrupted image is still a valid image and
-binary cross-entropy still sees inputs in [0, 1]. Salt-and-pepper sets pixels to its two ends.
+`value_range` describes the clean data, `(low, high)` or `(low, high, scale)`: floats, or tensors
+with one value per component; `scale` is high - low unless given. For the first pair it is
+(0, 1), the range of pixels. For deeper pairs it is each unit's own minimum, maximum and standard
+deviation over the clean training codes, so that noise is relative to each unit's own scale (the
+rule, for unit j):
 
-Specs (the `noise` parameter) read `NAME:LEVEL`: `gaussian:SIGMA`, `speckle:SIGMA`, `masking:NU`,
-`saltpepper:NU`, or `none`. Several specs make a `Mixture`: each example gets one of them.
+- `gaussian:SIGMA[:mean=M]` adds scale_j * (M + SIGMA * n), n ~ N(0, 1): isotropic, zero-mean
+  unless a mean is given, as in the paper; on pixels SIGMA is in pixel units, on codes in units of
+  each unit's standard deviation;
+- `speckle:SIGMA` is x + x * SIGMA * n, relative to each value already;
+- `masking:NU` sets exactly round(NU * d) components of each example to 0 (the ReLU's rest value);
+- `saltpepper:NU` sets exactly round(NU * d) components to low_j or high_j, a fair coin each.
+
+Gaussian and speckle noise are not clipped: the loss's target is the clean input, so the
+corrupted input need not be a valid image. `:clip` (e.g. `gaussian:0.5:clip`) clips the result to
+[low_j, high_j]. Several specs make a `Mixture`: each example gets one of them.
+
+`corrupt_marked` also returns which components were corrupted (masking, salt-and-pepper), for
+the paper's emphasized denoising; additive noise corrupts every component.
 """
 
 from __future__ import annotations
@@ -22,17 +34,28 @@ import torch
 
 from sdae.errors import UsageError
 
-ValueRange = tuple[float, float]
+ValueRange = tuple  # (low, high) or (low, high, scale): floats, or tensors with one value per component
+
+
+def _unpack(value_range: ValueRange):
+    """(low, high, scale), scale = high - low unless given."""
+    low, high, *scale = value_range
+    return low, high, (scale[0] if scale else high - low)
 
 
 class Corruption:
-    """A noise process. Subclasses implement `corrupt` and `spec`."""
+    """A noise process. Subclasses implement `corrupt` (or `corrupt_marked`) and `spec`."""
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)) -> torch.Tensor:
         return self.corrupt(x, generator, value_range)
 
     def corrupt(self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange) -> torch.Tensor:
-        raise NotImplementedError
+        return self.corrupt_marked(x, generator, value_range)[0]
+
+    def corrupt_marked(self, x: torch.Tensor, generator: torch.Generator,
+                       value_range: ValueRange = (0.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The corrupted batch and a boolean mask of the corrupted components (None: all of them)."""
+        return self.corrupt(x, generator, value_range), None
 
     @property
     def spec(self) -> str:
@@ -54,42 +77,62 @@ class NoNoise(Corruption):
     def corrupt(self, x, generator, value_range):
         return x.clone()
 
+    def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
+        return x.clone(), torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+
     @property
     def spec(self) -> str:
         return "none"
 
 
+def _options(clip: bool, mean: float = 0.0) -> str:
+    return (f":mean={mean:g}" if mean else "") + (":clip" if clip else "")
+
+
 @dataclass(frozen=True, repr=False)
 class Gaussian(Corruption):
-    """Additive isotropic Gaussian noise: x + sigma * n, n ~ N(0, 1), clipped to the data's range."""
+    """Additive isotropic Gaussian noise: x + scale * (mean + sigma * n), n ~ N(0, 1) (see the module docstring)."""
 
     sigma: float
+    mean: float = 0.0
+    clip: bool = False
 
     def corrupt(self, x, generator, value_range):
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return (x + self.sigma * noise).clamp_(*value_range)
+        low, high, scale = _unpack(value_range)
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype).mul_(self.sigma)
+        if self.mean:
+            noise.add_(self.mean)
+        out = x + noise * scale if _is_tensor(scale) or scale != 1 else x + noise
+        return out.clamp_(low, high) if self.clip else out
 
     @property
     def spec(self) -> str:
-        return f"gaussian:{self.sigma:g}"
+        return f"gaussian:{self.sigma:g}" + _options(self.clip, self.mean)
 
 
 @dataclass(frozen=True, repr=False)
 class Speckle(Corruption):
-    """Multiplicative noise: x + x * n, n ~ N(0, sigma^2), clipped to the data's range.
+    """Multiplicative noise: x + x * sigma * n, n ~ N(0, 1).
 
     Zero inputs (the MNIST background) stay zero; bright strokes get noisier.
     """
 
     sigma: float
+    clip: bool = False
 
     def corrupt(self, x, generator, value_range):
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return x.addcmul(x, noise, value=self.sigma).clamp_(*value_range)
+        out = x.addcmul(x, noise, value=self.sigma)
+        low, high, _ = _unpack(value_range)
+        return out.clamp_(low, high) if self.clip else out
 
     @property
     def spec(self) -> str:
-        return f"speckle:{self.sigma:g}"
+        return f"speckle:{self.sigma:g}" + _options(self.clip)
+
+
+def _is_tensor(*values) -> bool:
+    return any(isinstance(v, torch.Tensor) for v in values)
 
 
 def _choose_exact_fraction(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
@@ -115,8 +158,9 @@ class Masking(Corruption):
 
     nu: float
 
-    def corrupt(self, x, generator, value_range):
-        return x.masked_fill(_choose_exact_fraction(x, self.nu, generator), 0.0)
+    def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
+        chosen = _choose_exact_fraction(x, self.nu, generator)
+        return x.masked_fill(chosen, 0.0), chosen
 
     @property
     def spec(self) -> str:
@@ -130,12 +174,11 @@ class SaltPepper(Corruption):
 
     nu: float
 
-    def corrupt(self, x, generator, value_range):
+    def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
         chosen = _choose_exact_fraction(x, self.nu, generator)
-        low, high = value_range
+        low, high = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in _unpack(value_range)[:2])
         salt = torch.rand(x.shape, generator=generator, device=x.device) < 0.5
-        values = torch.where(salt, high, low).to(x.dtype)
-        return torch.where(chosen, values, x)
+        return torch.where(chosen, torch.where(salt, high, low), x), chosen
 
     @property
     def spec(self) -> str:
@@ -149,34 +192,59 @@ class Mixture(Corruption):
         if len(parts) < 2:
             raise UsageError("a noise mixture needs at least two processes")
         self._parts = list(parts)
-        self._coefficients: dict = {}  # (device, dtype) -> per-process (a, b) of x + n * (a + b * x)
+        self._coefficients: dict = {}  # (device, dtype) -> per-process (a, b, mean, clip) of x + s * (m + n * a) + n * b * x
 
     @property
     def parts(self) -> list[Corruption]:
         return list(self._parts)
 
+    def _choice(self, x, generator):
+        return torch.randint(len(self._parts), (x.shape[0],) + (1,) * (x.dim() - 1), generator=generator, device=x.device)
+
     def corrupt(self, x, generator, value_range):
-        choice = torch.randint(len(self._parts), (x.shape[0],) + (1,) * (x.dim() - 1), generator=generator, device=x.device)
         if all(isinstance(p, (Gaussian, Speckle)) for p in self._parts):
-            return self._additive_normal(x, choice, generator, value_range)
-        out = self._parts[0](x, generator, value_range)
-        for i, part in enumerate(self._parts[1:], start=1):
-            out = torch.where(choice == i, part(x, generator, value_range), out)
-        return out
+            return self._additive_normal(x, self._choice(x, generator), generator, value_range)
+        return self.corrupt_marked(x, generator, value_range)[0]
+
+    def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
+        choice = self._choice(x, generator)
+        if all(isinstance(p, (Gaussian, Speckle)) for p in self._parts):
+            return self._additive_normal(x, choice, generator, value_range), None
+        out, marked = None, None
+        for i, part in enumerate(self._parts):
+            corrupted, chosen = part.corrupt_marked(x, generator, value_range)
+            chosen = torch.ones(x.shape, dtype=torch.bool, device=x.device) if chosen is None else chosen
+            mine = choice == i
+            out = corrupted if out is None else torch.where(mine, corrupted, out)
+            marked = chosen if marked is None else torch.where(mine, chosen, marked)
+        return out, marked
 
     def _additive_normal(self, x, choice, generator, value_range):
-        """Gaussian and speckle are both x + n * (a + b * x), n ~ N(0, 1): (a, b) = (sigma, 0) or (0, sigma).
+        """Gaussian and speckle are both x + scale * (mean + sigma * n) + x * sigma' * n with one n ~ N(0, 1).
 
         So a mixture of them needs one draw of n and per-example coefficients, not one draw per process.
         """
         key = (x.device, x.dtype)
         if key not in self._coefficients:  # built once per device: no host-to-device copy per batch
-            self._coefficients[key] = tuple(
-                torch.tensor([p.sigma if isinstance(p, kind) else 0.0 for p in self._parts], device=x.device, dtype=x.dtype)
-                for kind in (Gaussian, Speckle))
-        a, b = self._coefficients[key]
+            def column(value):
+                return torch.tensor([value(p) for p in self._parts], device=x.device, dtype=x.dtype)
+
+            self._coefficients[key] = (
+                column(lambda p: p.sigma if isinstance(p, Gaussian) else 0.0),
+                column(lambda p: p.sigma if isinstance(p, Speckle) else 0.0),
+                column(lambda p: p.mean if isinstance(p, Gaussian) else 0.0),
+                torch.tensor([p.clip for p in self._parts], device=x.device))
+        a, b, mean, clip = self._coefficients[key]
+        low, high, scale = _unpack(value_range)
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return noise.mul_(torch.addcmul(a[choice], b[choice], x)).add_(x).clamp_(*value_range)
+        additive = noise * a[choice]
+        if bool(mean.any()):
+            additive = additive + mean[choice]
+        out = additive.mul_(scale) if _is_tensor(scale) or scale != 1 else additive
+        out = out.addcmul_(noise.mul_(b[choice]), x).add_(x)
+        if bool(clip.any()):
+            out = torch.where(clip[choice], out.clamp(low, high), out)
+        return out
 
     @property
     def spec(self) -> str:
@@ -199,29 +267,52 @@ _PROCESSES: dict[str, tuple[type[Corruption], str, float]] = {
 
 
 def parse_one(spec: str) -> Corruption:
-    """Parse one `NAME:LEVEL` spec (or `none`) into a noise process."""
+    """Parse one `NAME:LEVEL[:OPTION...]` spec (or `none`) into a noise process.
+
+    Options: `clip` (Gaussian, speckle), `mean=M` (Gaussian).
+    """
     text = spec.strip().lower()
     if text == "none":
         return NoNoise()
-    name, sep, level_text = text.partition(":")
+    name, _, rest = text.partition(":")
     if name == "none":
         raise UsageError(f"`noise` {spec!r}: none takes no level; write none")
     if name not in _PROCESSES:
         known = ", ".join([*_PROCESSES, "none"])
         raise UsageError(f"unknown noise {name!r} in `noise` {spec!r}; known: {known}")
     cls, level_name, largest = _PROCESSES[name]
-    if not sep or not level_text:
+    level_text, *options = rest.split(":") if rest else [""]
+    if not level_text:
         raise UsageError(f"`noise` {spec!r} needs a level, e.g. {name}:0.3")
-    try:
-        level = float(level_text)
-    except ValueError:
-        raise UsageError(f"`noise` {spec!r}: level {level_text!r} is not a number") from None
+    level = _number(level_text, spec, "level")
     if not (0.0 <= level <= largest) or level != level:
         bound = "[0, 1]" if largest == 1.0 else ">= 0 and finite"
         raise UsageError(f"`noise` {spec!r}: {level_name} must be {bound}, got {level_text}")
     if level == float("inf"):
         raise UsageError(f"`noise` {spec!r}: {level_name} must be finite")
-    return cls(level)
+    kwargs: dict = {}
+    for option in options:
+        key, has_value, value = option.partition("=")
+        if key == "clip" and not has_value and cls in (Gaussian, Speckle):
+            kwargs["clip"] = True
+        elif key == "mean" and has_value and cls is Gaussian:
+            kwargs["mean"] = _number(value, spec, "mean")
+            if abs(kwargs["mean"]) == float("inf"):
+                raise UsageError(f"`noise` {spec!r}: the mean must be finite")
+        else:
+            allowed = {Gaussian: "clip, mean=M", Speckle: "clip"}.get(cls, "none")
+            raise UsageError(f"`noise` {spec!r}: unknown option {option!r} for {name} (options: {allowed})")
+    return cls(level, **kwargs)
+
+
+def _number(text: str, spec: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"`noise` {spec!r}: {what} {text!r} is not a number") from None
+    if value != value:
+        raise UsageError(f"`noise` {spec!r}: {what} {text!r} is not a number")
+    return value
 
 
 def parse_noise(specs: str | list[str] | tuple[str, ...]) -> Corruption:

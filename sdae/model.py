@@ -6,6 +6,8 @@ and its activation:
     encoder: Unit(d -> h1, ReLU)   Unit(h1 -> h2, ReLU)  ...  Unit(h(n-1) -> hn, ReLU)
     decoder: Unit(hn -> h(n-1), ReLU)  ...  Unit(h2 -> h1, ReLU)  Unit(h1 -> d, Sigmoid)
 
+with ReLU hidden units by default, or the paper's sigmoid units (`activation="sigmoid"`).
+
 Layers and pairs are numbered from 1, next to the input, as `encode(x, layer)` counts them.
 Encoder unit k and its mirror decoder unit form denoising pair k. A pair is a view over the
 network's own units, so training a pair trains the network. Pair 1's decoder ends in the network's
@@ -31,6 +33,9 @@ from torch.nn import functional as F
 from sdae.errors import UsageError
 
 MAX_CLASSES = 10_000
+ACTIVATIONS = ("relu", "sigmoid")
+SATURATED = 0.01  # a sigmoid unit whose output stays within this of 0 or of 1 on every example is stuck
+INIT_GAIN = 0.2  # ReLU weights start U(-g a, g a), a = sqrt(6 / fan_in) (He's bound); g chosen in README, "Dead units"
 
 
 def hidden_sizes(value: int | Iterable[int], name: str = "hidden") -> list[int]:
@@ -133,28 +138,38 @@ class StackedDenoisingAutoencoder(nn.Module):
     tied:
         Tie each decoder weight to the transpose of its encoder weight.
     generator:
-        CPU generator for the initial weights: He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)),
-        the scale that keeps activations steady through ReLUs, with zero biases. It learned
-        faster than PyTorch's default Linear initialisation in our measurements (README).
-        Without a generator, torch's global generator is used.
+        CPU generator for the initial weights: for ReLU units U(-g a, g a) with a = sqrt(6/fan_in),
+        He's bound, and g = `init_gain` (0.2 by default: with He's own bound, g = 1, 62% of the
+        second layer's units died during pretraining; README, "Dead units"); for sigmoid units
+        Glorot uniform, U(-sqrt(6/(fan_in+fan_out)), ...). Biases start at zero. Without a
+        generator, torch's global generator is used.
     n_classes:
         Add a classifier head for this many classes (see `add_head`).
+    activation:
+        The hidden units: "relu" (default) or "sigmoid" (the paper's; codes in [0, 1]).
+    init_gain:
+        ReLU networks: the He bound is multiplied by this (`INIT_GAIN` by default).
     """
 
     def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None,
-                 n_classes: int | None = None):
+                 n_classes: int | None = None, activation: str = "relu", init_gain: float | None = None):
         super().__init__()
+        self.init_gain = INIT_GAIN if init_gain is None else float(init_gain)
+        if activation not in ACTIVATIONS:
+            raise UsageError(f"`activation` must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+        self.activation = activation
+        hidden = nn.ReLU if activation == "relu" else nn.Sigmoid
         if len(sizes) < 2 or int(sizes[0]) < 1:
             raise UsageError(f"`sizes` must be an input size and at least one hidden size, all >= 1; got {sizes!r}")
         sizes = [int(sizes[0]), *hidden_sizes(list(sizes[1:]), "sizes")]
         self.sizes = sizes
         self.tied = tied
-        self.encoder = nn.Sequential(*(Unit(nn.Linear(a, b), nn.ReLU()) for a, b in zip(sizes, sizes[1:])))
+        self.encoder = nn.Sequential(*(Unit(nn.Linear(a, b), hidden()) for a, b in zip(sizes, sizes[1:])))
         decoder = []
         for layer in range(self.depth, 0, -1):
             source = self.encoder[layer - 1].linear
             linear = TiedLinear(source) if tied else nn.Linear(sizes[layer], sizes[layer - 1])
-            decoder.append(Unit(linear, nn.Sigmoid() if layer == 1 else nn.ReLU()))
+            decoder.append(Unit(linear, nn.Sigmoid() if layer == 1 else hidden()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
         self.reset_parameters(generator)
@@ -170,7 +185,11 @@ class StackedDenoisingAutoencoder(nn.Module):
         with torch.no_grad():
             for unit in [*self.encoder, *self.decoder]:
                 if isinstance(unit.linear, nn.Linear):
-                    bound = math.sqrt(6.0 / unit.linear.in_features)
+                    fan_in, fan_out = unit.linear.in_features, unit.linear.out_features
+                    if self.activation == "relu":
+                        bound = self.init_gain * math.sqrt(6.0 / fan_in)
+                    else:
+                        bound = math.sqrt(6.0 / (fan_in + fan_out))
                     unit.linear.weight.uniform_(-bound, bound, generator=generator)
                 unit.linear.bias.zero_()
 
@@ -220,6 +239,25 @@ class StackedDenoisingAutoencoder(nn.Module):
     @property
     def output_activation(self) -> nn.Module:
         return self.decoder[-1].activation
+
+    @torch.no_grad()
+    def inactive_fractions(self, batches: Iterable[torch.Tensor], layers: int | None = None) -> list[float]:
+        """Per encoder layer (1..layers), the fraction of units that are dead on all these inputs:
+        a ReLU never active (output 0 on every example), a sigmoid stuck saturated (within
+        `SATURATED` of 0 on every example, or of 1 on every example)."""
+        layers = self.depth if layers is None else layers
+        seen: list[list[torch.Tensor]] = [[] for _ in range(layers)]  # per layer: ever active / ever below / ever above
+        for x in batches:
+            for k in range(layers):
+                x = self.encoder[k](x)
+                if self.activation == "relu":
+                    found = [(x > 0).any(0)]
+                else:
+                    found = [(x > SATURATED).any(0), (x < 1 - SATURATED).any(0)]
+                seen[k] = found if not seen[k] else [a | b for a, b in zip(seen[k], found)]
+        if self.activation == "relu":
+            return [float((~s[0]).float().mean()) if s else 0.0 for s in seen]
+        return [float(((~s[0]) | (~s[1])).float().mean()) if s else 0.0 for s in seen]
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """The reconstruction before the final Sigmoid (the logits)."""

@@ -168,7 +168,8 @@ class RunFolder:
         return self.meta.get("classes") if self.status.get("finetune_kind") == "supervised" else None
 
     def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
-        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None)
+        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None,
+                                           activation=self.config.activation)
 
     def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

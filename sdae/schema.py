@@ -34,6 +34,10 @@ def epoch_record(d) -> EpochRecord:
         v = values[name]
         if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise ValueError(f"field {name!r} must be a number, got {v!r}")
+    dead = values["dead_units"]
+    if dead is not None and not (isinstance(dead, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                                 and 0 <= v <= 1 for v in dead)):
+        raise ValueError(f"field 'dead_units' must be a list of fractions, got {dead!r}")
     if not isinstance(values["loss"], str):
         raise ValueError(f"field 'loss' must be a string, got {values['loss']!r}")
     return EpochRecord(**values)

@@ -7,6 +7,7 @@ so they work in `Pipeline`, `GridSearchCV` and `clone`.
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -188,9 +189,14 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
-        examples = Examples(as_float_tensor(X), Scaling(*self.scaling_))
         layer = self.model_.depth if self.layer is None else self.layer
-        return clean_codes(self.model_, layer, examples).numpy().astype(X.dtype, copy=False)
+        if X.dtype == np.float64:  # computed in float64, so that a row's code does not depend on its batch
+            encoder = copy.deepcopy(self.model_.encoder[:layer]).double()
+            offset, scale = self.scaling_
+            with torch.no_grad():
+                return encoder((torch.tensor(X) - offset) * scale).numpy()
+        examples = Examples(as_float_tensor(X), Scaling(*self.scaling_))
+        return clean_codes(self.model_, layer, examples).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,7 +3,8 @@
 - `pretrain`: greedy layer-wise denoising pretraining (Vincent et al. 2010, section 3.5). Pair k
   is trained alone, the pairs below it frozen: its input is the clean code of pairs 1..k-1
   (computed once, without gradients), that input is corrupted, and the pair reconstructs the
-  uncorrupted input. Only pair k's parameters are given to the optimizer.
+  uncorrupted input. Only pair k's parameters are given to the optimizer. The noise on codes is
+  relative to each unit's own scale over the clean training codes (see `sdae.corruption`).
 - `finetune`: every layer end to end on the denoising criterion: the network's input is corrupted
   and it reconstructs the clean input.
 - `supervised_finetune`: a softmax layer on the top code, every layer trained with cross-entropy
@@ -32,20 +33,38 @@ def validation_generator(device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(VALIDATION_SEED)
 
 
+@dataclass(frozen=True)
+class Criterion:
+    """How the denoising loss is formed, beyond the noise itself.
+
+    `emphasis=(alpha, beta)`: the paper's emphasized denoising, the loss on each component weighted
+    by alpha where the noise corrupted it and beta elsewhere (masking and salt-and-pepper; additive
+    noise corrupts every component). `fixed=True`: each training example is corrupted once, before
+    training, and sees that same corruption every epoch (as the original notebook did); by default
+    the noise is drawn afresh for every batch.
+    """
+
+    emphasis: tuple[float, float] | None = None
+    fixed: bool = False
+
+
 def resolve_loss(kind: str, sigmoid_output: bool) -> str:
     """`auto` (and `bce` where it cannot apply) becomes bce behind a Sigmoid, mse otherwise.
 
-    Targets behind a Sigmoid are pixels scaled to [0, 1]; deeper pairs reconstruct ReLU codes,
-    which are not probabilities, so they always use squared error.
+    Targets behind a Sigmoid are in [0, 1] (pixels, or sigmoid codes); ReLU codes are not
+    probabilities, so pairs that reconstruct them always use squared error.
     """
     return "bce" if sigmoid_output and kind != "mse" else "mse"
 
 
-def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind: str, activation: nn.Module) -> torch.Tensor:
-    """Mean over all elements; bce is computed from the logits, for numerical stability."""
+def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind: str, activation: nn.Module,
+                        weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over all elements (each weighted, if `weights`); bce is computed from the logits, for stability."""
     if kind == "bce":
-        return F.binary_cross_entropy_with_logits(pre_activation, target)
-    return F.mse_loss(activation(pre_activation).float(), target)
+        return F.binary_cross_entropy_with_logits(pre_activation, target, weight=weights)
+    if weights is None:
+        return F.mse_loss(activation(pre_activation).float(), target)
+    return ((activation(pre_activation).float() - target) ** 2 * weights).mean()
 
 
 class DenoisingObjective:
@@ -56,21 +75,45 @@ class DenoisingObjective:
     """
 
     def __init__(self, module: nn.Module, inputs: Examples, noise: Corruption, generator: torch.Generator,
-                 loss: str, value_range: ValueRange = (0.0, 1.0)):
+                 loss: str, value_range: ValueRange = (0.0, 1.0), criterion: Criterion = Criterion()):
         self.module, self.inputs, self.noise, self.generator = module, inputs, noise, generator
-        self.loss, self.value_range = loss, value_range
+        self.loss, self.value_range, self.criterion = loss, value_range, criterion
+        self.fixed: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if criterion.fixed:
+            self.fixed = self._corrupt_all()
+
+    def _corrupt_all(self, batch_size: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None]:
+        parts = [self.noise.corrupt_marked(self.inputs.batch(slice(i, i + batch_size)), self.generator, self.value_range)
+                 for i in range(0, len(self.inputs), batch_size)]
+        marks = None if any(m is None for _, m in parts) else torch.cat([m for _, m in parts])
+        return torch.cat([c for c, _ in parts]), marks
 
     def __call__(self, index: torch.Tensor) -> torch.Tensor:
         clean = self.inputs.batch(index)
-        corrupted = self.noise(clean, self.generator, self.value_range)
-        return reconstruction_loss(self.module.pre_activation(corrupted), clean, self.loss, self.module.output_activation)
+        if self.fixed is not None:
+            corrupted, marked = self.fixed[0][index], None if self.fixed[1] is None else self.fixed[1][index]
+        else:
+            corrupted, marked = self.noise.corrupt_marked(clean, self.generator, self.value_range)
+        weights = None
+        if self.criterion.emphasis is not None:
+            alpha, beta = self.criterion.emphasis
+            weights = torch.full_like(clean, alpha) if marked is None else \
+                torch.where(marked, torch.tensor(alpha, dtype=clean.dtype, device=clean.device),
+                            torch.tensor(beta, dtype=clean.dtype, device=clean.device))
+        return reconstruction_loss(self.module.pre_activation(corrupted), clean, self.loss, self.module.output_activation,
+                                   weights)
 
     def validation_loss(self, held_out: Examples, batch_size: int) -> float:
-        """The same loss on held-out examples, with noise drawn from the fixed validation seed."""
+        """The same loss on held-out examples, with noise drawn afresh from the fixed validation seed."""
         device = held_out.device
         objective = DenoisingObjective(self.module, held_out, self.noise, validation_generator(device), self.loss,
-                                       self.value_range)
+                                       self.value_range, Criterion(self.criterion.emphasis))
         return mean_loss(objective, len(held_out), batch_size, device)
+
+
+def unit_range(codes: torch.Tensor) -> ValueRange:
+    """Each unit's own (minimum, maximum, standard deviation) over these clean codes: what its noise is relative to."""
+    return codes.min(0).values, codes.max(0).values, codes.std(0)
 
 
 class ClassificationObjective:
@@ -101,9 +144,20 @@ def _validation(objective: DenoisingObjective, val: Examples | None, batch_size:
     return lambda epoch: (objective.validation_loss(val, batch_size), None)
 
 
+def dead_units(model: StackedDenoisingAutoencoder, examples: Examples, layers: int | None = None,
+               batch_size: int = 4096) -> list[float]:
+    """Per layer, the fraction of units dead on these examples (see `inactive_fractions`)."""
+    return model.inactive_fractions((examples.batch(slice(i, i + batch_size)) for i in range(0, len(examples), batch_size)),
+                                    layers)
+
+
+def _monitor(model: StackedDenoisingAutoencoder, examples: Examples | None, layers: int | None = None):
+    return None if examples is None or len(examples) == 0 else lambda: dead_units(model, examples, layers)
+
+
 def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
              options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
-             hooks: Hooks | None = None) -> list[EpochRecord]:
+             hooks: Hooks | None = None, criterion: Criterion = Criterion()) -> list[EpochRecord]:
     """Greedily pretrain every pair of `model` (on `train.device`) for `options.epochs` epochs each.
 
     `resume` continues from a state captured by `hooks.on_state`. Returns the epochs' records.
@@ -119,23 +173,26 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
         if k > 1:
             inputs = Examples(clean_codes(model, k - 1, train))
             val_inputs = None if val is None else Examples(clean_codes(model, k - 1, val))
-            value_range = (float(inputs.values.min()), float(inputs.values.max()))
+            value_range = unit_range(inputs.values)
         pair = model.pair(k)
-        loss = resolve_loss(options.loss, sigmoid_output=k == 1)
-        objective = DenoisingObjective(pair, inputs, noise, generator, loss, value_range)
+        resuming = resume is not None and k == resume.pair
+        loss = resolve_loss(options.loss, sigmoid_output=k == 1 or model.activation == "sigmoid")
+        objective = DenoisingObjective(pair, inputs, noise, generator, loss, value_range, criterion)
         stage = Stage("pretrain", pair, objective, len(inputs), loss, pair=k,
-                      validate=_validation(objective, val_inputs, options.batch_size))
-        records += run_stage(stage, model, options, generator, hooks, resume if resume and k == resume.pair else None)
+                      validate=_validation(objective, val_inputs, options.batch_size),
+                      units=_monitor(model, val if val is not None else train, k))
+        records += run_stage(stage, model, options, generator, hooks, resume if resuming else None)
     return records
 
 
 def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
              options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
-             hooks: Hooks | None = None) -> list[EpochRecord]:
+             hooks: Hooks | None = None, criterion: Criterion = Criterion()) -> list[EpochRecord]:
     """Train every layer of `model` (on `train.device`) end to end on the denoising criterion."""
     loss = resolve_loss(options.loss, sigmoid_output=True)
-    objective = DenoisingObjective(model, train, noise, generator, loss)
-    stage = Stage("finetune", model, objective, len(train), loss, validate=_validation(objective, val, options.batch_size))
+    objective = DenoisingObjective(model, train, noise, generator, loss, criterion=criterion)
+    stage = Stage("finetune", model, objective, len(train), loss, validate=_validation(objective, val, options.batch_size),
+                  units=_monitor(model, val if val is not None else train))
     return run_stage(stage, model, options, generator, hooks, resume)
 
 
@@ -191,7 +248,7 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
         return loss, error
 
     stage = Stage("supervised", model, ClassificationObjective(model, train, train_labels), len(train), "cross-entropy",
-                  validate=validate, extra=lambda: {"best": vars(best)},
+                  validate=validate, units=_monitor(model, val), extra=lambda: {"best": vars(best)},
                   stop=lambda r: patience is not None and r.epoch - best.epoch >= patience)
     records = run_stage(stage, model, options, generator, hooks, resume)
     if best.weights is not None:

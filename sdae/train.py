@@ -10,6 +10,7 @@ slice of one permutation per epoch, so there is no per-example Python and no Dat
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,8 @@ LOSSES = ("auto", "bce", "mse")
 SCHEDULES = ("constant", "cosine")
 STAGES = ("pretrain", "finetune", "supervised")
 EXPLOSION = 100.0  # an epoch whose mean loss is this many times the stage's first batch loss has diverged
+DEAD_WARNING = 0.10  # a layer with more dead units than this is reported once per stage
+log = logging.getLogger("sdae")
 
 
 def _whole(value, name: str, low: int) -> None:
@@ -53,9 +56,12 @@ class TrainOptions:
     weight_decay: float = 0.0
     loss: str = "auto"  # auto: binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
     schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over the stage's epochs
+    warmup: float = 5.0  # epochs over which the learning rate rises linearly from (almost) 0 to lr; see README "Dead units"
 
     def validate(self) -> TrainOptions:
         _whole(self.epochs, "epochs", 0)
+        if not _number(self.warmup, "warmup") >= 0:
+            raise UsageError(f"`warmup` must be a number of epochs >= 0, got {self.warmup}")
         _whole(self.batch_size, "batch_size", 1)
         for name, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("schedule", SCHEDULES)):
             if getattr(self, name) not in choices:
@@ -76,7 +82,9 @@ class TrainOptions:
 class EpochRecord:
     """One line of metrics: what trained (stage, pair 1..depth or None), its epoch (1-based), its losses.
 
-    `val_error` (a fraction, 0..1) is set by supervised fine-tuning.
+    `val_error` (a fraction, 0..1) is set by supervised fine-tuning; `dead_units` is, per encoder
+    layer trained so far, the fraction of units dead on the validation examples (see
+    `StackedDenoisingAutoencoder.inactive_fractions`).
     """
 
     stage: str
@@ -87,12 +95,10 @@ class EpochRecord:
     loss: str  # the loss function: bce, mse or cross-entropy
     seconds: float
     val_error: float | None = None
+    dead_units: list[float] | None = None
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if self.val_error is None:
-            del d["val_error"]
-        return d
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("val_error", "dead_units")}
 
 
 @dataclass
@@ -148,8 +154,9 @@ class Hooks:
 class Stage:
     """One stage of training, as `run_stage` needs it.
 
-    `validate(epoch)` gives the validation loss and, for classifiers, the validation error; `extra()`
-    what the stage adds to its saved state; `stop(record)` ends the stage early when true.
+    `validate(epoch)` gives the validation loss and, for classifiers, the validation error; `units()`
+    the fraction of dead units per layer; `extra()` what the stage adds to its saved state;
+    `stop(record)` ends the stage early when true.
     """
 
     name: str  # one of STAGES
@@ -159,6 +166,7 @@ class Stage:
     loss: str
     pair: int | None = None
     validate: Callable[[int], tuple[float, float | None]] | None = None
+    units: Callable[[], list[float]] | None = None
     extra: Callable[[], dict] | None = None
     stop: Callable[[EpochRecord], bool] | None = None
 
@@ -176,11 +184,16 @@ def make_optimizer(params: Iterable[nn.Parameter], options: TrainOptions) -> tor
         return cls(params, **kwargs)
 
 
-def learning_rate(options: TrainOptions, epoch: int) -> float:
-    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last)."""
+def learning_rate(options: TrainOptions, epoch: int, step: int | None = None, warmup_steps: int = 0) -> float:
+    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last);
+    during the first `warmup_steps` optimizer steps of a stage (0-based `step`), that rate times
+    (step + 1) / warmup_steps."""
+    lr = options.lr
     if options.schedule == "cosine":
-        return options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
-    return options.lr
+        lr = options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
+    if step is not None and step < warmup_steps:
+        lr *= (step + 1) / warmup_steps
+    return lr
 
 
 def autocast(device: torch.device):
@@ -189,9 +202,12 @@ def autocast(device: torch.device):
 
 
 def train_epoch(objective: Objective, optimizer: torch.optim.Optimizer, n: int, batch_size: int,
-                generator: torch.Generator, on_batch: BatchCallback | None = None,
-                label: str = "") -> tuple[float, float]:
-    """One pass over n examples in a random order; returns (mean loss per batch, the first batch's loss)."""
+                generator: torch.Generator, on_batch: BatchCallback | None = None, label: str = "",
+                rate: Callable[[int], float] | None = None) -> tuple[float, float]:
+    """One pass over n examples in a random order; returns (mean loss per batch, the first batch's loss).
+
+    `rate(b)`, if given, is the learning rate for the epoch's batch b (0-based).
+    """
     device = generator.device
     order = torch.randperm(n, generator=generator, device=device)
     batches = math.ceil(n / batch_size)
@@ -202,6 +218,9 @@ def train_epoch(objective: Objective, optimizer: torch.optim.Optimizer, n: int, 
         index = order[b * batch_size : (b + 1) * batch_size]
         with autocast(device):
             loss = objective(index)
+        if rate is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = rate(b)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -241,20 +260,28 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         start = resume.restore(model, optimizer, generator)
         reference = resume.extra.get("first_batch_loss")
     label = stage.name if stage.pair is None else f"{stage.name} pair {stage.pair}/{getattr(model, 'depth', '?')}"
-    records = []
+    records: list[EpochRecord] = []
+    warned: set[int] = set()
     model.train()
+    batches = math.ceil(stage.n / options.batch_size)
+    warmup_steps = round(options.warmup * batches)
     for epoch in range(start + 1, options.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(options, epoch)
+        first_step = (epoch - 1) * batches
+        rate = None if first_step >= warmup_steps else \
+            (lambda b, e=epoch, s=first_step: learning_rate(options, e, s + b, warmup_steps))
         started = time.perf_counter()
         train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
-                                        hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}")
+                                        hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}", rate)
         reference = first if reference is None else reference
         val_loss, val_error = stage.validate(epoch) if stage.validate is not None else (None, None)
         _check_divergence(train_loss, val_loss, reference, epoch, options, saved=start + len(records) > 0)
+        dead = [round(f, 4) for f in stage.units()] if stage.units is not None else None
         record = EpochRecord(stage.name, stage.pair, epoch, train_loss, val_loss, stage.loss,
-                             round(time.perf_counter() - started, 4), val_error)
+                             round(time.perf_counter() - started, 4), val_error, dead)
         records.append(record)
+        _warn_dead(label, record, warned)
         if hooks.on_epoch:
             hooks.on_epoch(record)
         if hooks.on_state:
@@ -263,6 +290,17 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         if stage.stop is not None and stage.stop(record):
             break
     return records
+
+
+def _warn_dead(label: str, record: EpochRecord, warned: set[int]) -> None:
+    """One line the first time a layer this stage trains passes DEAD_WARNING (a pair trains its own layer only)."""
+    for layer, fraction in enumerate(record.dead_units or [], start=1):
+        if record.pair is not None and layer != record.pair:
+            continue
+        if fraction > DEAD_WARNING and layer not in warned:
+            warned.add(layer)
+            log.warning("%s, epoch %d: %.0f%% of layer %d's units are dead on the validation examples",
+                        label, record.epoch, 100 * fraction, layer)
 
 
 def _check_divergence(train_loss: float, val_loss: float | None, reference: float, epoch: int,

@@ -9,13 +9,14 @@ from helpers import run_cli
 
 def test_pretrain_then_finetune_on_an_mnist_subset(tmp_path, capsys, mnist_path):
     run = tmp_path / "R"
+    # the defaults' warmup (5 epochs) and small initial weights are made for full runs; a small one warms up faster
     code, out, err = run_cli(capsys, "pretrain", "--dataset", "mnist", "--data-dir", mnist_path, "--layers", "256,128,64",
-                             "--epochs", "1", "--limit", "2000", "--seed", "0", "--out", run)
+                             "--epochs", "2", "--warmup", "1", "--limit", "2000", "--seed", "0", "--out", run)
     assert code == 0, err
-    assert "pretrain pair 3 epoch 1" in out and "pretrained 784-256-128-64" in out
-    code, out, err = run_cli(capsys, "finetune", run, "--epochs", "2")
+    assert "pretrain pair 3 epoch 2" in out and "pretrained 784-256-128-64" in out
+    code, out, err = run_cli(capsys, "finetune", run, "--epochs", "6", "--warmup", "1")
     assert code == 0, err
-    assert "finetune epoch 2" in out
+    assert "finetune epoch 6" in out
 
     model = sdae.load(run)
     kinds = [type(m).__name__ for unit in [*model.encoder, *model.decoder] for m in unit]
@@ -33,7 +34,7 @@ def test_pretrain_then_finetune_on_an_mnist_subset(tmp_path, capsys, mnist_path)
     assert model_mse < mean_mse, (model_mse, mean_mse)
 
     code, out, err = run_cli(capsys, "info", run)
-    assert code == 0 and "784-256-128-64-128-256-784" in out and "finetune: 2 epochs" in out
+    assert code == 0 and "784-256-128-64-128-256-784" in out and "finetune: 6 epochs" in out
 
 
 def test_usage_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
@@ -92,13 +93,13 @@ def test_library_messages_never_name_flags():
 
 def test_digits_end_to_end_through_the_cli(tmp_path, capsys):
     run = tmp_path / "R"
-    code, out, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--layers", "48,24", "--epochs", "2", "--out", run,
-                             "--quiet")
+    code, out, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--layers", "48,24", "--epochs", "5", "--out", run,
+                             "--warmup", "1", "--batch-size", "32", "--quiet")
     assert code == 0 and "pretrained 64-48-24" in out, err
-    code, out, err = run_cli(capsys, "finetune", run, "--epochs", "3", "--quiet")
+    code, out, err = run_cli(capsys, "finetune", run, "--epochs", "10", "--warmup", "1", "--batch-size", "32", "--quiet")
     assert code == 0 and f"fine-tuned {run}" in out, err
     code, out, err = run_cli(capsys, "info", run)
-    assert code == 0 and "64-48-24-48-64" in out and "finetune: 3 epochs" in out and "run id" in out
+    assert code == 0 and "64-48-24-48-64" in out and "finetune: 10 epochs" in out and "run id" in out
     code, out, err = run_cli(capsys, "evaluate", run)
     assert code == 0 and "mean image" in out
     evaluation = json.loads((run / "evaluation.json").read_text())

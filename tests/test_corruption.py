@@ -11,25 +11,60 @@ def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-def test_gaussian_adds_noise_of_the_stated_sigma():
-    x = torch.full((500, 400), 0.5)
-    y = Gaussian(0.1)(x, gen(), (-math.inf, math.inf))
-    d = y - x
-    assert abs(d.mean().item()) < 0.002
-    assert d.std().item() == pytest.approx(0.1, rel=0.02)
+def test_gaussian_adds_unclipped_noise_of_the_stated_mean_and_variance():
+    x = torch.zeros(500, 400)  # the MNIST background: clipping would turn zero-mean noise into a positive bias
+    d = Gaussian(0.5)(x, gen(), (0.0, 1.0)) - x
+    assert abs(d.mean().item()) < 0.005 and d.std().item() == pytest.approx(0.5, rel=0.01)
+    assert (d < 0).float().mean().item() == pytest.approx(0.5, abs=0.01)
+    d = Gaussian(0.1, mean=-0.3)(x, gen(), (0.0, 1.0)) - x
+    assert d.mean().item() == pytest.approx(-0.3, abs=0.002) and d.std().item() == pytest.approx(0.1, rel=0.02)
 
 
-def test_gaussian_is_clipped_to_the_data_range():
+def test_clipping_only_when_asked():
     x = torch.rand(200, 100, generator=gen(1))
-    y = Gaussian(0.5)(x, gen(), (0.0, 1.0))
-    assert y.min().item() >= 0.0 and y.max().item() <= 1.0
-    assert (y == 0).any() and (y == 1).any()
+    for noise in (Gaussian(0.5), Speckle(2.0), parse_noise(["gaussian:0.5", "speckle:2"])):
+        y = noise(x, gen(), (0.0, 1.0))
+        assert y.min().item() < 0.0 and y.max().item() > 1.0, noise
+    for noise in (Gaussian(0.5, clip=True), Speckle(2.0, clip=True), parse_noise("gaussian:0.5:clip,speckle:2:clip")):
+        y = noise(x, gen(), (0.0, 1.0))
+        assert y.min().item() >= 0.0 and y.max().item() <= 1.0 and (y == 0).any() and (y == 1).any(), noise
+    mixed = parse_noise("gaussian:0.5:clip,speckle:2")  # each row clipped only if its own process clips
+    y = mixed(x, gen(), (0.0, 1.0))
+    assert 0 < ((y < 0) | (y > 1)).any(1).float().mean().item() < 1
+
+
+def test_noise_on_codes_is_relative_to_each_units_scale():
+    """The rule: Gaussian noise scaled by each unit's scale (high - low unless given), salt-and-pepper to its ends."""
+    low, high = torch.tensor([0.0, 0.0, 1.0]), torch.tensor([1.0, 10.0, 1.5])
+    x = torch.rand(20000, 3) * (high - low) + low
+    d = Gaussian(0.2)(x, gen(), (low, high)) - x
+    assert torch.allclose(d.std(0), 0.2 * (high - low), rtol=0.03)
+    scale = torch.tensor([0.5, 2.0, 0.1])
+    d = Gaussian(0.2)(x, gen(), (low, high, scale)) - x
+    assert torch.allclose(d.std(0), 0.2 * scale, rtol=0.03)
+    y = SaltPepper(0.5)(x, gen(), (low, high, scale))
+    changed = y != x
+    for j in range(3):
+        assert set(y[changed[:, j], j].unique().tolist()) == {low[j].item(), high[j].item()}
+    m = parse_noise("gaussian:0.2,speckle:0.1")(x, gen(), (low, high, scale)) - x
+    assert m.std(0)[1] > 5 * m.std(0)[0]  # the wide unit gets the wide noise
+    y = Gaussian(5.0, clip=True)(x, gen(), (low, high, scale))
+    assert torch.all(y >= low) and torch.all(y <= high)
+
+
+def test_deeper_pairs_get_noise_relative_to_their_codes_own_statistics(tiny_examples):
+    from sdae.stages import unit_range
+
+    codes = torch.rand(500, 4) * torch.tensor([1.0, 5.0, 0.0, 2.0])
+    low, high, scale = unit_range(codes)
+    assert torch.equal(low, codes.min(0).values) and torch.equal(high, codes.max(0).values)
+    assert torch.allclose(scale, codes.std(0)) and scale[2] == 0  # a dead unit gets no noise
 
 
 def test_speckle_is_multiplicative():
     x = torch.zeros(100, 400)
     x[:, 200:] = 0.5
-    y = Speckle(0.2)(x, gen(), (-math.inf, math.inf))
+    y = Speckle(0.2)(x, gen(), (0.0, 1.0))
     assert torch.equal(y[:, :200], x[:, :200])  # zeros stay zero
     rel = (y[:, 200:] - 0.5) / 0.5
     assert rel.std().item() == pytest.approx(0.2, rel=0.03)
@@ -92,8 +127,22 @@ def test_mixture_gives_each_example_one_process():
     assert masked_only.float().mean().item() == pytest.approx(0.5, abs=0.04)
 
 
+def test_corrupt_marked_says_which_components_were_corrupted():
+    x = torch.full((50, 40), 0.5)
+    y, marked = Masking(0.25).corrupt_marked(x, gen())
+    assert torch.equal(marked, y == 0) and torch.all(marked.sum(1) == 10)
+    y, marked = SaltPepper(0.5).corrupt_marked(x, gen())
+    assert torch.equal(marked, y != 0.5)
+    assert Gaussian(0.1).corrupt_marked(x, gen())[1] is None  # every component
+    y, marked = parse_noise("masking:0.25,gaussian:0.1").corrupt_marked(x, gen())
+    gaussian_rows = ~((y == 0) | (y == 0.5)).all(1)
+    assert torch.all(marked[gaussian_rows]) and torch.all(marked[~gaussian_rows].sum(1) == 10)
+
+
 def test_parse_noise():
     assert parse_noise("gaussian:0.3") == Gaussian(0.3)
+    assert parse_noise("gaussian:0.3:mean=-0.1:clip") == Gaussian(0.3, mean=-0.1, clip=True)
+    assert parse_noise("speckle:1:clip").spec == "speckle:1:clip"
     assert parse_noise(["gaussian:0.3", "speckle:0.2"]) == Mixture([Gaussian(0.3), Speckle(0.2)])
     assert parse_noise("masking:0.25,saltpepper:0.1").spec == "masking:0.25,saltpepper:0.1"
     assert parse_noise("none") == NoNoise()
@@ -101,7 +150,9 @@ def test_parse_noise():
 
 @pytest.mark.parametrize("spec, words", [
     ("blur:0.3", "unknown noise"), ("gaussian", "needs a level"), ("gaussian:abc", "not a number"),
-    ("masking:1.5", "[0, 1]"), ("gaussian:-1", ">= 0"), ("saltpepper:nan", "[0, 1]"), ("speckle:inf", "finite"),
+    ("masking:1.5", "[0, 1]"), ("gaussian:-1", ">= 0"), ("saltpepper:nan", "not a number"), ("speckle:inf", "finite"),
+    ("masking:0.2:clip", "unknown option 'clip'"), ("speckle:0.2:mean=1", "unknown option"), ("none:0.5", "no level"),
+    ("gaussian:0.2:mean=x", "mean 'x' is not a number"),
 ])
 def test_bad_noise_specs_are_refused_with_a_reason(spec, words):
     with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]")):
@@ -110,12 +161,12 @@ def test_bad_noise_specs_are_refused_with_a_reason(spec, words):
 
 def test_gaussian_speckle_mixture_has_each_process_statistics():
     x = torch.full((4000, 200), 0.5)
-    y = Mixture([Gaussian(0.1), Speckle(0.4)])(x, gen(), (-math.inf, math.inf))
+    y = Mixture([Gaussian(0.1), Speckle(0.4)])(x, gen(), (0.0, 1.0))
     row_std = (y - x).std(dim=1)
     gaussian_rows = (row_std - 0.1).abs() < 0.03
     speckle_rows = (row_std - 0.2).abs() < 0.05  # x * n with n ~ N(0, 0.4^2) at x = 0.5
     assert torch.all(gaussian_rows ^ speckle_rows)
     assert gaussian_rows.float().mean().item() == pytest.approx(0.5, abs=0.03)
     zeros = torch.zeros(100, 50)
-    z = Mixture([Gaussian(0.1), Speckle(0.4)])(zeros, gen(), (-math.inf, math.inf))
+    z = Mixture([Gaussian(0.1), Speckle(0.4)])(zeros, gen(), (0.0, 1.0))
     assert 0 < (z.abs().sum(1) == 0).sum().item() < 100  # speckle rows keep zeros, Gaussian rows do not

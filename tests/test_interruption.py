@@ -76,7 +76,7 @@ def test_sigkill_then_resume_ends_with_the_same_weights_and_takes_over_the_lock(
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert (run / "checkpoint.pt").exists() and not any(p.name.endswith(".tmp") for p in run.iterdir())
     assert 2 <= finetune_epochs_done(run) < EPOCHS
-    code, _, err = run_cli(capsys, "finetune", run, "--resume", "--quiet")
+    code, _, err = run_cli(capsys, "finetune", run, "--resume", "--quiet", warnings=True)
     assert code == 0, err
     assert f"took over the lock left by process {process.pid}" in err
     assert same_weights(run, uninterrupted)

@@ -153,7 +153,7 @@ def test_a_loss_that_explodes_but_stays_finite_stops_training():
     assert records[-1].train_loss < records[0].train_loss
     layer, stage = linear_stage()
     with pytest.raises(DivergenceError, match="exploded") as info:
-        run_stage(stage, layer, TrainOptions(epochs=50, batch_size=32, optimizer="sgd", lr=1.0, momentum=0),
+        run_stage(stage, layer, TrainOptions(epochs=50, batch_size=32, optimizer="sgd", lr=1.0, momentum=0, warmup=0),
                   torch.Generator().manual_seed(0))
     message = str(info.value)
     assert "in epoch 2;" in message and "last good epoch's state is kept" in message and "nan" not in message
@@ -164,7 +164,7 @@ def test_a_loss_that_explodes_but_stays_finite_stops_training():
 def test_divergence_in_the_first_epoch_does_not_claim_a_saved_state():
     layer, stage = linear_stage()
     with pytest.raises(DivergenceError) as info:
-        run_stage(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=1e3, momentum=0),
+        run_stage(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=1e3, momentum=0, warmup=0),
                   torch.Generator().manual_seed(0))
     assert "in epoch 1;" in str(info.value) and "nothing of it was saved" in str(info.value)
     assert "last good" not in str(info.value)

@@ -17,11 +17,12 @@ from sdae.corruption import parse_noise
 from sdae.data import Examples
 from sdae.errors import DataError, UsageError
 from sdae.files import atomic_write_bytes, atomic_write_json
-from sdae.runfolder import EVALUATION, FIGURES, SVM, WEIGHTS, RunFolder, check_output
+from sdae.runfolder import EVALUATION, FIGURES, PRETRAINED, SVM, WEIGHTS, RunFolder, check_output
 from sdae.stages import best_record, classification_scores, clean_codes
 from sdae.train import resolve_device
 
 SPLITS = ("train", "validation", "test")
+WEIGHT_CHOICES = {"pretrained": PRETRAINED, "finetuned": WEIGHTS}
 
 
 def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, RunData, torch.device]:
@@ -43,8 +44,12 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
     with folder.locked("evaluation"):
         model = folder.load_model().to(device_)
         test = data.dataset.examples("test", device_)
-        results = {"reconstruction": evaluate_reconstruction(model, data.train, test, parse_noise(folder.config.noise)),
-                   "weights": WEIGHTS, "finetuned": folder.status.get("finetune") == "complete",
+        decoder_weights = _reconstructing_weights(folder)
+        reconstructing = model if decoder_weights == WEIGHTS else folder.load_model(decoder_weights).to(device_)
+        results = {"reconstruction": evaluate_reconstruction(reconstructing, data.train, test,
+                                                             parse_noise(folder.config.noise)),
+                   "reconstruction_weights": decoder_weights, "weights": WEIGHTS,
+                   "finetuned": folder.status.get("finetune") == "complete",
                    "finetune_kind": folder.status.get("finetune_kind")}
         if model.head is not None and data.dataset.test_labels is not None:
             error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
@@ -53,6 +58,12 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
                                          "best_epoch": best_record(rows).epoch if rows else None}
         atomic_write_json(folder.path / EVALUATION, results)
     return results
+
+
+def _reconstructing_weights(folder: RunFolder) -> str:
+    """The weights whose reconstructions mean something: after supervised fine-tuning the decoder no
+    longer matches the encoder (only the encoder and the head were trained), so the pretrained ones."""
+    return PRETRAINED if folder.status.get("finetune_kind") == "supervised" else WEIGHTS
 
 
 def _test_or_validation(data: RunData, device) -> tuple[Examples, torch.Tensor | None, str]:
@@ -86,7 +97,12 @@ def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: i
                                           f"Layer {layer} units in input space ({name}): {product}"))
         examples, labels, split = _test_or_validation(data, torch.device("cpu"))
         clean = examples.batch(slice(0, digits))
-        paths.append(fig.plot_denoising(model, clean, parse_noise(config.noise).parts, shape, out / "denoising.png", config.seed))
+        reconstructing, title = model, f"{split.capitalize()} examples: clean, corrupted, and the reconstruction"
+        if _reconstructing_weights(folder) == PRETRAINED:
+            reconstructing = folder.load_model(PRETRAINED)
+            title += " (pretrained weights: supervised fine-tuning left the decoder behind)"
+        paths.append(fig.plot_denoising(reconstructing, clean, parse_noise(config.noise).parts, shape, out / "denoising.png",
+                                        config.seed, title))
         paths.append(fig.plot_curves(folder.read_metrics(), out / "curves.png"))
         with torch.no_grad():
             codes = model.encode(examples.batch(slice(0, map_size)))
@@ -134,15 +150,20 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
 
 
 def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | None = None, data_dir: str | None = None,
-            kernels: tuple[str, ...] = ("linear", "rbf"), val_size: int = 2000, on_result=None) -> dict:
+            kernels: tuple[str, ...] = ("linear", "rbf"), val_size: int = 2000, on_result=None,
+            weights: str = "pretrained") -> dict:
     """Linear and RBF SVMs on pixels and on each layer's codes; written to RUN/svm.json and returned.
 
-    The SVMs train on `train_size` examples drawn (by the run's seed) from the run's training part,
-    choose C on up to `val_size` of the run's validation examples, and are tested on the first
-    `test_size` test examples.
+    The codes come from the greedily pretrained stack (`weights="pretrained"`, the paper's
+    experiment) or from the fine-tuned network (`"finetuned"`). The SVMs train on `train_size`
+    examples drawn (by the run's seed) from the run's training part, choose their hyperparameters
+    on up to `val_size` of the run's validation examples, are refit on both, and are tested on the
+    first `test_size` test examples (see `sdae.report.probe`).
     """
     from sdae.report.probe import layer_representations, svm_errors
 
+    if weights not in WEIGHT_CHOICES:
+        raise UsageError(f"`weights` must be pretrained or finetuned, got {weights!r}")
     for name, value, low in (("train_size", train_size, 10), ("test_size", test_size, 1), ("val_size", val_size, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise UsageError(f"`{name}` must be a whole number >= {low}, got {value!r}")
@@ -161,11 +182,13 @@ def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | No
     test = dataset.examples("test")
     n_test = len(test) if test_size is None else min(test_size, len(test))
     x_test, y_test = test.batch(slice(0, n_test)), dataset.test_labels[:n_test].numpy()
+    if weights == "finetuned" and folder.status.get("finetune") != "complete":
+        raise UsageError(f"{folder.path}: `weights` finetuned, but the run has not been fine-tuned")
     with folder.locked("SVMs"):
-        model = folder.load_model()
+        model = folder.load_model(WEIGHT_CHOICES[weights])
         results = svm_errors(layer_representations(model, x_train, x_val, x_test), y_train, y_val, y_test, kernels,
                              config.seed, on_result)
-        report = {"train_size": len(x_train), "val_size": len(x_val), "test_size": n_test, "weights": WEIGHTS,
-                  "finetuned": folder.status.get("finetune") == "complete", "results": [r.to_dict() for r in results]}
+        report = {"train_size": len(x_train), "val_size": len(x_val), "test_size": n_test,
+                  "weights": WEIGHT_CHOICES[weights], "results": [r.to_dict() for r in results]}
         atomic_write_json(folder.path / SVM, report)
     return report

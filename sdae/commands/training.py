@@ -35,6 +35,11 @@ class FinetuneOptions:
     save_every: int | None = None
 
 
+def head_generator(seed: int) -> torch.Generator:
+    """The classifier head's own random stream: not the one the network's weights were drawn from."""
+    return torch.Generator().manual_seed((seed + 0x5DAE_4EAD) % 2**63)
+
+
 class _Saver:
     """Writes metrics every epoch and the training state every `save_every` epochs (and when stopping)."""
 
@@ -113,7 +118,7 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
     data = prepare(config, device)
     sizes = [data.dataset.input_dim, *config.hidden]
     check_fits(sizes, device)
-    model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.setup).to(device)
+    model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.setup, activation=config.activation).to(device)
     folder = RunFolder.create(out, config, data.facts(), overwrite=overwrite)
     try:
         _pretrain_into(folder, model, data, noise, device, None, [], hooks)
@@ -133,7 +138,8 @@ def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, devic
         config.data = config.data.with_data_dir(data_dir)
         device_ = resolve_device(device or config.device)
         data = prepare(config, device_, folder.data_facts)
-        model = StackedDenoisingAutoencoder(folder.sizes, config.tied, generator=data.setup).to(device_)
+        model = StackedDenoisingAutoencoder(folder.sizes, config.tied, generator=data.setup,
+                                            activation=config.activation).to(device_)
         found = _checkpoint_for(folder, "pretrain")
         state, records = found if found else (None, [])
         _pretrain_into(folder, model, data, parse_noise(config.noise), device_, state, records, hooks)
@@ -144,8 +150,10 @@ def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: 
                    state: TrainingState | None, records: list[EpochRecord], hooks: Hooks | None) -> None:
     options = folder.config.pretrain
     generator = torch.Generator(device=device).manual_seed(folder.config.seed)
+    criterion = folder.config.criterion()
     _train_into(folder, "pretrain",
-                lambda h: pretrain(model, data.train, data.val, noise, options, generator, resume=state, hooks=h),
+                lambda h: pretrain(model, data.train, data.val, noise, options, generator, resume=state, hooks=h,
+                                   criterion=criterion),
                 model, records, options.epochs, hooks)
 
 
@@ -168,7 +176,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
         stage = "supervised" if config.supervised else "finetune"
         if config.supervised:
             folder.meta["classes"] = data.class_count()
-            model.add_head(folder.meta["classes"], generator=data.setup)
+            model.add_head(folder.meta["classes"], generator=head_generator(config.seed))
         model.to(device_)
         state, records = None, [r for r in folder.read_metrics() if r.stage == "pretrain"]
         if resume:
@@ -189,7 +197,8 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
                                            config.finetune, generator, config.patience, resume=state, hooks=h)
         else:
             def train(h: Hooks):
-                return finetune(model, data.train, data.val, noise, config.finetune, generator, resume=state, hooks=h)
+                return finetune(model, data.train, data.val, noise, config.finetune, generator, resume=state, hooks=h,
+                                criterion=config.criterion())
         _train_into(folder, stage, train, model, records, config.finetune.epochs, hooks)
     return folder
 

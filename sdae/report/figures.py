@@ -84,7 +84,8 @@ def noise_levels(process: Corruption) -> list[Corruption]:
 
 
 def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, processes: list[Corruption],
-                   image_shape, path, seed: int = 0) -> Path:
+                   image_shape, path, seed: int = 0,
+                   title: str = "Test digits: clean, corrupted, and the network's reconstruction of the corrupted input") -> Path:
     """For each process: the clean digits, then for each level a corrupted row and its reconstruction."""
     generator = torch.Generator().manual_seed(seed)
     h, w = image_shape or (1, clean.shape[1])
@@ -106,7 +107,7 @@ def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, proc
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle("Test digits: clean, corrupted, and the network's reconstruction of the corrupted input", y=1.0)
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return _save(fig, path)
 

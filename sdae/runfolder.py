@@ -228,6 +228,23 @@ class RunFolder:
     def remove_checkpoint(self) -> None:
         (self.path / CHECKPOINT).unlink(missing_ok=True)
 
+    def remove_outputs(self) -> list[str]:
+        """Delete what evaluate, svm and visualize wrote about the previous weights (links are not followed)."""
+        removed = []
+        for name in (EVALUATION, SVM, FIGURES):
+            path = self.path / name
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.exists() or path.is_symlink():
+                    path.unlink()
+                else:
+                    continue
+            except OSError as e:
+                raise WriteError(f"cannot remove {path}, which describes the previous weights: {e.strerror or e}") from None
+            removed.append(name)
+        return removed
+
 
 def load(path: str | os.PathLike, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
     """The trained network of a run folder, on the CPU, in eval mode.

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 import sdae
@@ -51,8 +52,6 @@ def test_usage_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
         (["pretrain", "--out", tmp_path / "a", "--dataset", "digits", "--epochs", "-1"], "--epochs"),
         (["pretrain", "--out", tmp_path / "a", "--dataset", "digits", "--lr", "-1"], "--lr"),
         (["pretrain", "--out", tmp_path / "a", "--dataset", "nosuch"], "unknown dataset"),
-        (["pretrain", "--out", tmp_path / "a", "--dataset", "digits", "--epochs", "abc"], "'abc' is not a valid integer"),
-        (["finetune", tmp_path / "a", "--frobnicate"], "No such option"),
     ]
     if not torch.cuda.is_available():
         cases.append((["pretrain", "--out", tmp_path / "a", "--dataset", "digits", "--device", "cuda"], "no CUDA GPU"))
@@ -62,6 +61,23 @@ def test_usage_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
         assert words in err and err.count("\n") == 1 and "Traceback" not in err, (args, err)
         assert "`" not in err, err  # the library's parameter names were translated into flags
     assert not (tmp_path / "a").exists()  # nothing was created by the refused commands
+
+
+@pytest.mark.parametrize("args, words", [
+    (["pretrain", "--out", "X", "--dataset", "digits", "--epochs", "abc"], "'abc' is not a valid integer"),
+    (["finetune", "X", "--frobnicate"], "No such option"),
+    (["evaluate"], "Missing argument 'RUN'"),
+    ([], "Commands:"),
+])
+def test_command_line_mistakes_get_clicks_usage_and_hint(capsys, args, words):
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2 and words in out + err and "Usage: sdae" in out + err and "Traceback" not in err
+
+
+def test_debug_works_anywhere_on_the_line(tmp_path):
+    with pytest.raises(sdae.RunFolderError):
+        from sdae_cli.main import main
+        main(["info", str(tmp_path), "--debug"])
 
 
 def test_every_parameter_a_library_message_names_has_a_flag():

@@ -189,6 +189,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
         folder.write_metrics(records)
         if not resume:
             folder.remove_checkpoint()
+            folder.remove_outputs()  # evaluation.json, svm.json, figures/ describe the weights being replaced
         generator = torch.Generator(device=device_).manual_seed(config.seed)
         noise = parse_noise(config.noise)
         if config.supervised:

@@ -1,0 +1,141 @@
+"""What users do with a run: `sdae info`, `evaluate`, `visualize`, `encode`, `svm`."""
+
+from __future__ import annotations
+
+import click
+
+import sdae
+from sdae.stages import best_record
+from sdae.train import TrainOptions
+
+from . import messages
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+def info(run):
+    """Print what a run folder holds."""
+    messages.RUN[0] = run
+    folder = sdae.RunFolder.open(run)
+    config, facts, status = folder.config, folder.data_facts, folder.status
+    metrics = folder.read_metrics()
+    lines = [
+        f"run        {folder.path}  (sdae {folder.meta.get('sdae_version')}, torch {folder.meta.get('torch_version')})",
+        f"network    {'-'.join(map(str, folder.sizes))}-{'-'.join(map(str, reversed(folder.sizes[:-1])))}"
+        f"  {'ReLU' if config.activation == 'relu' else 'sigmoid'} units, Sigmoid output"
+        f"{', tied weights' if config.tied else ''}",
+        f"data       {config.data.dataset}: {facts['n_train']} training, {facts['n_val']} validation examples"
+        f"{f' (first {config.data.limit})' if config.data.limit else ''}; from {facts.get('source')}",
+        f"scaling    x01 = (x - {facts['scaling']['offset']:g}) * {facts['scaling']['scale']:g}",
+        f"noise      {', '.join(config.noise)}"
+        + (f"; emphasis alpha {config.emphasis[0]:g}, beta {config.emphasis[1]:g}" if config.emphasis else "")
+        + ("; each example corrupted once" if config.fixed_noise else ""),
+        f"seed       {config.seed}   device {config.device}",
+        f"pretrain   {status.get('pretrain')}: {_options_text(config.pretrain)}",
+        f"finetune   {status.get('finetune') or 'not run'}"
+        + (f" ({status.get('finetune_kind')})" if status.get("finetune") else "")
+        + (f": {_options_text(config.finetune)}" if config.finetune else ""),
+    ]
+    for stage in ("pretrain", "finetune", "supervised"):
+        rows = [r for r in metrics if r.stage == stage]
+        pairs = sorted({r.pair for r in rows}, key=lambda p: (p is None, p))
+        for pair in pairs:
+            last = [r for r in rows if r.pair == pair][-1]
+            seconds = sum(r.seconds for r in rows if r.pair == pair)
+            where = stage if pair is None else f"{stage} pair {pair}"
+            val = "" if last.val_loss is None else f", val {last.val_loss:.5f}"
+            if last.val_error is not None:
+                best = best_record(rows)
+                val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
+            dead = "" if not last.dead_units else \
+                ", dead units " + " ".join(f"L{k}:{100 * f:.1f}%" for k, f in enumerate(last.dead_units, 1))
+            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss}), "
+                         f"{seconds:.1f} s{dead}")
+    files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
+    lines.insert(1, f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})")
+    lines.append(f"files      {', '.join(files)}")
+    click.echo("\n".join(lines))
+
+
+def _options_text(o: TrainOptions) -> str:
+    extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
+    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
+            f"weight decay {o.weight_decay:g}, loss {o.loss}")
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def evaluate(run, device, data_dir):
+    """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
+    messages.RUN[0] = run
+    results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
+    recon = results["reconstruction"]
+    if results["reconstruction_weights"] != results["weights"]:
+        click.echo(f"reconstructions by {results['reconstruction_weights']}: supervised fine-tuning trained the encoder "
+                   "and the classifier, not the decoder")
+    click.echo(f"{'input':<18} {'MSE':>9} {'BCE':>9} {'input MSE':>10}")
+    for name, row in recon.items():
+        if isinstance(row, dict):
+            click.echo(f"{name:<18} {row['mse']:>9.5f} {row['bce']:>9.5f} {row['input_mse']:>10.5f}")
+    click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
+    if "classification" in results:
+        c = results["classification"]
+        click.echo(f"test classification error {c['test_error']:.2f}% on {c['test_size']} examples "
+                   f"(weights of epoch {c['best_epoch']}, chosen on validation)")
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+def visualize(run, data_dir):
+    """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
+    messages.RUN[0] = run
+    for path in sdae.visualize_run(run, data_dir):
+        click.echo(str(path))
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--layer", type=int, default=None, help="Encoder layer, 1 = next to the input.  [default: the top]")
+@click.option("--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .npz file to write (arrays codes, labels).")
+@click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
+def encode(run, layer, split, out, device, data_dir, overwrite):
+    """Write the codes of one layer of RUN for a split, with their labels, to an .npz file."""
+    messages.RUN[0] = run
+    result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir, overwrite=overwrite)
+    click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--train-size", type=int, default=10000, show_default=True, help="Training examples for every SVM.")
+@click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
+@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--weights", type=click.Choice(["pretrained", "finetuned"]), default="pretrained", show_default=True,
+              help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.")
+def svm(run, train_size, test_size, data_dir, weights):
+    """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
+    messages.RUN[0] = run
+
+    def show(result):
+        gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
+        click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
+                   f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)")
+
+    click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
+    report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show,
+                          weights=weights)
+    rows = {}
+    for r in report["results"]:
+        rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = r["test_error"]
+    click.echo(f"\ntest error % ({report['train_size']} training, {report['val_size']} validation, "
+               f"{report['test_size']} test examples)")
+    click.echo(f"{'representation':<16} {'width':>6} {'linear':>8} {'rbf':>8}")
+    for (name, width), errors in rows.items():
+        cells = "".join(f" {errors[k]:>8.2f}" if k in errors else f" {'-':>8}" for k in ("linear", "rbf"))
+        click.echo(f"{name:<16} {width:>6}{cells}")

@@ -82,7 +82,7 @@ def evaluate(run, device, data_dir):
     click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
     if "classification" in results:
         c = results["classification"]
-        click.echo(f"test classification error {c['test_error']:.2f}% on {c['test_size']} examples "
+        click.echo(f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples "
                    f"(weights of epoch {c['best_epoch']}, chosen on validation)")
 
 
@@ -124,7 +124,7 @@ def svm(run, train_size, test_size, data_dir, weights):
 
     def show(result):
         gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
-        click.echo(f"  {result.representation:<9} {result.kernel:<6} {result.test_error:6.2f}%  "
+        click.echo(f"  {result.representation:<9} {result.kernel:<6} {100 * result.test_error:6.2f}%  "
                    f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)")
 
     click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
@@ -132,7 +132,7 @@ def svm(run, train_size, test_size, data_dir, weights):
                           weights=weights)
     rows = {}
     for r in report["results"]:
-        rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = r["test_error"]
+        rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = 100 * r["test_error"]
     click.echo(f"\ntest error % ({report['train_size']} training, {report['val_size']} validation, "
                f"{report['test_size']} test examples)")
     click.echo(f"{'representation':<16} {'width':>6} {'linear':>8} {'rbf':>8}")

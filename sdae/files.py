@@ -103,6 +103,23 @@ def safe_torch_load(path: str | os.PathLike):
         raise RunFolderError(f"{path}: corrupt or truncated ({first})") from None
 
 
+def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a .safetensors file (a format that holds tensors and nothing that could run)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    if not path.is_file():
+        raise RunFolderError(f"{path} is missing")
+    try:
+        return load(path.read_bytes())
+    except OSError as e:
+        raise RunFolderError(f"{path}: cannot read ({_reason(e)})") from None
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise RunFolderError(f"{path}: corrupt or truncated ({first})") from None
+
+
 def read_text(path: str | os.PathLike, max_bytes: int = MAX_JSON_BYTES) -> str:
     path = Path(path)
     try:

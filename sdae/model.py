@@ -172,9 +172,25 @@ class StackedDenoisingAutoencoder(nn.Module):
             decoder.append(Unit(linear, nn.Sigmoid() if layer == 1 else hidden()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
+        # How raw inputs map to the [0, 1] the network works in (`prepare`); saved with the weights.
+        self.register_buffer("input_offset", torch.zeros(()))
+        self.register_buffer("input_scale", torch.ones(()))
         self.reset_parameters(generator)
         if n_classes is not None:
             self.add_head(n_classes, generator)
+
+    def set_scaling(self, offset: float, scale: float) -> StackedDenoisingAutoencoder:
+        """Record how raw inputs are mapped to [0, 1]: x01 = (x - offset) * scale."""
+        self.input_offset.fill_(offset)
+        self.input_scale.fill_(scale)
+        return self
+
+    def prepare(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw inputs (as the dataset stores them: bytes 0..255, digits 0..16, your units) scaled as in training.
+
+        `model(model.prepare(raw))` reconstructs raw examples; `model.encode(model.prepare(raw))` codes them.
+        """
+        return (raw.to(self.input_scale.dtype) - self.input_offset) * self.input_scale
 
     @property
     def depth(self) -> int:

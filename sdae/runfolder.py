@@ -3,14 +3,15 @@
     RUN/sdae-run.json   the marker: only sdae writes it (format version, run id); it is what makes a
                         folder a run folder, so `overwrite` never touches a folder sdae did not make
     RUN/config.json     the resolved configuration, the data's facts (scaling, sizes, fingerprint), stage status
-    RUN/pretrained.pt   the weights after greedy pretraining (a state_dict of tensors only)
-    RUN/model.pt        the latest weights (after fine-tuning, once it has run)
+    RUN/pretrained.safetensors   the weights after greedy pretraining (safetensors: tensors only, no code)
+    RUN/model.safetensors        the latest weights: the pretrained ones until fine-tuning has run
     RUN/metrics.jsonl   one `EpochRecord` per line
     RUN/checkpoint.pt   the state of an unfinished stage (weights, optimizer, generator, metrics)
     RUN/.sdae.lock      held by the process writing into the run (see `sdae.files.FolderLock`)
 
-Every file is written atomically; every file is checked against its schema when read, and an
-error names the file and the field.
+The weights carry the input scaling (`model.prepare(raw)`), so a loaded network knows how the
+raw data it was trained on maps to [0, 1]. Every file is written atomically; every file is checked
+against its schema when read, and an error names the file and the field.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ import torch
 from sdae.version import __version__
 from sdae.config import RunConfig
 from sdae.errors import RunFolderError, UsageError, WriteError
-from sdae.files import FolderLock, atomic_torch_save, atomic_write_json, atomic_write_text, parse_json, read_json, \
-    read_text, safe_torch_load
+from sdae.files import FolderLock, atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text, \
+    load_safetensors, parse_json, read_json, read_text, safe_torch_load
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
 from sdae.train import EpochRecord, TrainingState
 
-FORMAT = 2
-MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.pt", "model.pt"
+FORMAT = 3
+MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.safetensors", "model.safetensors"
 METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
 WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES)
@@ -126,6 +127,9 @@ class RunFolder:
         if found > FORMAT:
             raise RunFolderError(f"{path / MARKER}: written by sdae {marker.get('sdae_version', '?')} (run format "
                                  f"{found}); this is sdae {__version__} (format {FORMAT}): upgrade sdae to read it")
+        if found < FORMAT:
+            raise RunFolderError(f"{path / MARKER}: run format {found}, from an earlier sdae "
+                                 f"{marker.get('sdae_version', '?')}; this sdae reads format {FORMAT}: train the run again")
         meta = read_json(path / CONFIG)
         check_meta(meta, path / CONFIG)
         return cls(path, marker, meta)
@@ -160,7 +164,13 @@ class RunFolder:
 
     # ------------------------------------------------------------------------------ weights
     def save_weights(self, model: StackedDenoisingAutoencoder, name: str = WEIGHTS) -> None:
-        atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, self.path / name)
+        from safetensors.torch import save
+
+        scaling = self.data_facts["scaling"]
+        model.set_scaling(scaling["offset"], scaling["scale"])
+        tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        atomic_write_bytes(self.path / name, save(tensors, metadata={"sdae_version": __version__,
+                                                                     "run_id": self.marker["run_id"]}))
 
     @property
     def n_classes(self) -> int | None:
@@ -168,8 +178,9 @@ class RunFolder:
         return self.meta.get("classes") if self.status.get("finetune_kind") == "supervised" else None
 
     def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
+        scaling = self.data_facts["scaling"]
         return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None,
-                                           activation=self.config.activation)
+                                           activation=self.config.activation).set_scaling(scaling["offset"], scaling["scale"])
 
     def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -187,7 +198,7 @@ class RunFolder:
             raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; "
                                  "continue it with `resume_pretraining`")
         model = self.build_model(with_head=which == WEIGHTS)
-        self.load_state_into(model, safe_torch_load(path), path)
+        self.load_state_into(model, load_safetensors(path), path)
         model.eval()
         return model
 

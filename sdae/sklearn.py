@@ -169,7 +169,7 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         records = pretrain(model, examples, None, noise, TrainOptions(epochs=self.pretrain_epochs, **options), generator)
         if self.finetune_epochs:
             records += finetune(model, examples, None, noise, TrainOptions(epochs=self.finetune_epochs, **options), generator)
-        self.model_ = model.cpu().eval()
+        self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.components_ = model.encoder_unit(1).linear.weight.detach().numpy().copy()
         self.loss_curve_ = [r.train_loss for r in records]
@@ -325,7 +325,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         records = supervised_finetune(
             model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
             TrainOptions(epochs=self.epochs, lr=self.learning_rate / 2, schedule="cosine", **options), generator, self.patience)
-        self.model_ = model.cpu().eval()
+        self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.validation_scores_ = [1.0 - r.val_error for r in records]
         self.best_epoch_ = best_record(records).epoch

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from sdae.corruption import Corruption, ValueRange
 from sdae.data import Examples
+from sdae.data.dataset import as_examples
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.train import EpochRecord, Hooks, Stage, TrainingState, TrainOptions, autocast, mean_loss, run_stage
 
@@ -160,9 +161,12 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
              hooks: Hooks | None = None, criterion: Criterion = Criterion()) -> list[EpochRecord]:
     """Greedily pretrain every pair of `model` (on `train.device`) for `options.epochs` epochs each.
 
+    `train` and `val` are `Examples`, or 2-D tensors or NumPy arrays of examples scaled to [0, 1].
     `resume` continues from a state captured by `hooks.on_state`. Returns the epochs' records.
     """
     options.validate()
+    needs_unit = resolve_loss(options.loss, True) == "bce"
+    train, val = as_examples(train, "train", needs_unit), as_examples(val, "val", needs_unit)
     first = 1
     if resume is not None:
         resume.restore(model, None, generator)  # the lower pairs' weights, before their codes are computed
@@ -188,8 +192,12 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
 def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
              options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
              hooks: Hooks | None = None, criterion: Criterion = Criterion()) -> list[EpochRecord]:
-    """Train every layer of `model` (on `train.device`) end to end on the denoising criterion."""
+    """Train every layer of `model` (on `train.device`) end to end on the denoising criterion.
+
+    `train` and `val` are `Examples`, or 2-D tensors or NumPy arrays of examples scaled to [0, 1].
+    """
     loss = resolve_loss(options.loss, sigmoid_output=True)
+    train, val = as_examples(train, "train", loss == "bce"), as_examples(val, "val", loss == "bce")
     objective = DenoisingObjective(model, train, noise, generator, loss, criterion=criterion)
     stage = Stage("finetune", model, objective, len(train), loss, validate=_validation(objective, val, options.batch_size),
                   units=_monitor(model, val if val is not None else train))
@@ -240,6 +248,7 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
                         patience: int | None = None, resume: TrainingState | None = None,
                         hooks: Hooks | None = None) -> list[EpochRecord]:
     """Train `model` (which must have a head) on the labels; leaves it with the best validation epoch's weights."""
+    train, val = as_examples(train, "train"), as_examples(val, "val")
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 
     def validate(epoch: int) -> tuple[float, float]:

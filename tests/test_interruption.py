@@ -37,7 +37,9 @@ def finetune_epochs_done(run):
 
 
 def weights(run):
-    return torch.load(run / "model.pt", weights_only=True)
+    from safetensors.torch import load_file
+
+    return load_file(run / "model.safetensors")
 
 
 def same_weights(a, b):
@@ -133,7 +135,9 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_the_last_good_checkpoint(t
     assert state.epoch == 3  # epoch 3 was never due (save_every=2) but is the last good one
     assert all(torch.isfinite(v).all() for v in state.model.values())
     assert [r.epoch for r in records if r.stage == "finetune"] == [1, 2, 3]
-    pretrained_weights = torch.load(tmp_path / "r" / "pretrained.pt", weights_only=True)
+    from safetensors.torch import load_file
+
+    pretrained_weights = load_file(tmp_path / "r" / "pretrained.safetensors")
     assert all(torch.equal(pretrained_weights[k], v) for k, v in weights(tmp_path / "r").items())  # model.pt untouched
     assert folder.status["finetune"] == "diverged"
     with pytest.raises(sdae.UsageError, match="fine-tuning diverged; pass `overwrite=True`"):
@@ -144,10 +148,10 @@ def test_a_diverging_loss_stops_with_advice_and_keeps_the_last_good_checkpoint(t
 
 def test_a_diverging_sgd_run_never_replaces_the_weights(tmp_path, capsys):
     run = pretrained(tmp_path / "run", capsys)
-    before = (run / "model.pt").read_bytes()
+    before = (run / "model.safetensors").read_bytes()
     code, _, err = run_cli(capsys, "finetune", run, "--optimizer", "sgd", "--lr", "1000", "--epochs", "5", "--quiet")
     assert code == 1 and ("exploded" in err or "became" in err) and "--lr" in err and err.count("\n") == 1
-    assert (run / "model.pt").read_bytes() == before
+    assert (run / "model.safetensors").read_bytes() == before
 
 
 def test_pretraining_resumes_after_an_interruption_to_the_same_weights(tmp_path):

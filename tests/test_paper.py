@@ -121,7 +121,7 @@ def test_model_selection_never_reads_the_test_set(tmp_path, monkeypatch):
     sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=4, batch_size=32), supervised=True))
     monkeypatch.undo()
     results = sdae.evaluate_run(tmp_path / "r")
-    assert 0 <= results["classification"]["test_error"] < 50
+    assert 0 <= results["classification"]["test_error"] < 0.5
 
 
 def test_classifier_follows_scikit_learn_conventions():

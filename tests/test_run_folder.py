@@ -36,16 +36,19 @@ def test_run_folder_round_trips(finished_run):
     assert torch.equal(model(x), trained(x))
     assert torch.equal(model.encode(x), trained.encode(x))
     assert isinstance(model.encoder, torch.nn.Sequential) and isinstance(model.decoder, torch.nn.Sequential)
-    assert not torch.equal(sdae.load(path, "pretrained.pt")(x), model(x))
+    assert not torch.equal(sdae.load(path, "pretrained.safetensors")(x), model(x))
+    assert model.input_scale.item() == 1 / 16  # digits are 0..16: the network knows how its raw inputs scale
+    raw = torch.randint(0, 17, (3, 64))
+    assert torch.equal(model.prepare(raw), raw.float() / 16)
 
 
 def test_run_folder_contents(finished_run):
     path, _ = finished_run
-    assert sorted(os.listdir(path)) == [".sdae.lock", "config.json", "metrics.jsonl", "model.pt", "pretrained.pt",
-                                        "sdae-run.json"]
+    assert sorted(os.listdir(path)) == [".sdae.lock", "config.json", "metrics.jsonl", "model.safetensors",
+                                        "pretrained.safetensors", "sdae-run.json"]
     assert (path / ".sdae.lock").read_text() == ""  # released
     marker = json.loads((path / "sdae-run.json").read_text())
-    assert marker["format"] == 2 and len(marker["run_id"]) == 32 and marker["sdae_version"] == sdae.__version__
+    assert marker["format"] == 3 and len(marker["run_id"]) == 32 and marker["sdae_version"] == sdae.__version__
     meta = json.loads((path / "config.json").read_text())
     assert meta["config"]["hidden"] == [32, 16] and meta["config"]["finetune"]["epochs"] == 2
     assert meta["data_facts"]["scaling"] == {"offset": 0.0, "scale": 1 / 16}
@@ -67,7 +70,7 @@ def test_existing_out_is_refused_unless_overwrite_and_foreign_files_survive(fini
         sdae.run_pretraining(path, digits_config())
     sdae.run_pretraining(path, digits_config(), overwrite=True)
     assert (path / "notes.txt").read_text() == "mine"
-    assert not (path / "figures").exists() and not (path / "model.pt").read_bytes() == b""
+    assert not (path / "figures").exists() and (path / "model.safetensors").stat().st_size > 0
     assert json.loads((path / "sdae-run.json").read_text())["run_id"] != old_id
     assert sdae.RunFolder.open(path).status == {"pretrain": "complete", "finetune": None}
     assert not [p for p in os.listdir(path) if p.startswith(".sdae-replaced")]
@@ -137,16 +140,16 @@ class Payload:
         return (os.system, (f"touch {os.environ['SDAE_TEST_MARKER']}",))
 
 
-@pytest.mark.parametrize("name", ["model.pt", "checkpoint.pt"])
+@pytest.mark.parametrize("name", ["model.safetensors", "checkpoint.pt"])
 def test_a_pickle_payload_is_refused_and_never_runs(finished_run, tmp_path, monkeypatch, name):
     path, _ = finished_run
     marker = tmp_path / "payload-ran"
     monkeypatch.setenv("SDAE_TEST_MARKER", str(marker))
-    state = torch.load(path / "model.pt", weights_only=True)
+    state = dict(sdae.load(path).state_dict())
     state["evil"] = Payload()
     torch.save(state, path / name)
-    with pytest.raises(RunFolderError, match="refused"):
-        sdae.load(path) if name == "model.pt" else sdae.RunFolder.open(path).load_checkpoint()
+    with pytest.raises(RunFolderError, match="refused" if name == "checkpoint.pt" else "corrupt"):
+        sdae.load(path) if name == "model.safetensors" else sdae.RunFolder.open(path).load_checkpoint()
     assert not marker.exists()
 
 
@@ -156,15 +159,17 @@ def test_damaged_runs_give_clear_errors(finished_run, tmp_path):
         sdae.load(tmp_path)
     with pytest.raises(RunFolderError, match="does not exist"):
         sdae.load(tmp_path / "nowhere")
-    good = (path / "model.pt").read_bytes()
-    (path / "model.pt").write_bytes(good[: len(good) // 2])
+    from safetensors.torch import save_file
+
+    good = (path / "model.safetensors").read_bytes()
+    (path / "model.safetensors").write_bytes(good[: len(good) // 2])
     with pytest.raises(RunFolderError, match="corrupt or truncated"):
         sdae.load(path)
     other = sdae.StackedDenoisingAutoencoder([64, 20, 16])
-    torch.save(other.state_dict(), path / "model.pt")
+    save_file(other.state_dict(), path / "model.safetensors")
     with pytest.raises(RunFolderError, match="do not match the configuration"):
         sdae.load(path)
-    (path / "model.pt").unlink()
+    (path / "model.safetensors").unlink()
     with pytest.raises(RunFolderError, match="missing"):
         sdae.load(path)
 
@@ -226,7 +231,7 @@ def test_metrics_lines_are_checked(finished_run):
 ])
 def test_checkpoints_are_checked(finished_run, damage, words):
     path, _ = finished_run
-    state = sdae.TrainingState.capture("pretrain", 2, 1, sdae.load(path, "pretrained.pt"),
+    state = sdae.TrainingState.capture("pretrain", 2, 1, sdae.load(path, "pretrained.safetensors"),
                                        torch.optim.Adam(torch.nn.Linear(1, 1).parameters()),
                                        torch.Generator().manual_seed(0))
     raw = {**state.to_dict(), "metrics": "[]"}

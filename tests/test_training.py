@@ -168,3 +168,18 @@ def test_divergence_in_the_first_epoch_does_not_claim_a_saved_state():
                   torch.Generator().manual_seed(0))
     assert "in epoch 1;" in str(info.value) and "nothing of it was saved" in str(info.value)
     assert "last good" not in str(info.value)
+
+
+def test_the_python_api_takes_plain_tensors_and_arrays():
+    net = sdae.StackedDenoisingAutoencoder([20, 8], generator=torch.Generator().manual_seed(0))
+    records = sdae.pretrain(net, torch.rand(200, 20), None, Gaussian(0.1), TrainOptions(epochs=1, batch_size=50),
+                            torch.Generator().manual_seed(0))
+    assert len(records) == 1
+    records = sdae.finetune(net, np.random.default_rng(0).uniform(size=(100, 20)), torch.rand(30, 20), Gaussian(0.1),
+                            TrainOptions(epochs=1, batch_size=50), torch.Generator().manual_seed(0))
+    assert records[0].val_loss is not None
+    with pytest.raises(sdae.DataError, match=r"`train` has values from .* needs them in \[0, 1\]"):
+        sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
+    with pytest.raises(sdae.DataError, match="must be \\(examples, features\\)"):
+        sdae.finetune(net, torch.rand(20), None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
+    sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1, loss="mse"), torch.Generator())

@@ -118,12 +118,13 @@ def test_svm_reads_the_weights_it_is_asked_for(tmp_path, capsys, monkeypatch):
     read = []
     original = sdae.RunFolder.load_model
 
-    def spy(self, which="model.pt"):
+    def spy(self, which="model.safetensors"):
         read.append(which)
         return original(self, which)
 
     monkeypatch.setattr(sdae.RunFolder, "load_model", spy)
-    for choice, file in (("pretrained", "pretrained.pt"), ("finetuned", "model.pt"), (None, "pretrained.pt")):
+    for choice, file in (("pretrained", "pretrained.safetensors"), ("finetuned", "model.safetensors"),
+                         (None, "pretrained.safetensors")):
         read.clear()
         extra = [] if choice is None else ["--weights", choice]
         code, out, err = run_cli(capsys, "svm", run, "--train-size", "100", "--test-size", "50", *extra)
@@ -138,6 +139,6 @@ def test_supervised_runs_do_not_present_a_stale_decoder(tmp_path, capsys):
         code, _, err = run_cli(capsys, *args)
         assert code == 0, err
     code, out, err = run_cli(capsys, "evaluate", run)
-    assert code == 0 and "reconstructions by pretrained.pt" in out and "test classification error" in out
+    assert code == 0 and "reconstructions by pretrained.safetensors" in out and "test classification error" in out
     evaluation = json.loads((run / "evaluation.json").read_text())
-    assert evaluation["reconstruction_weights"] == "pretrained.pt" and evaluation["weights"] == "model.pt"
+    assert evaluation["reconstruction_weights"] == "pretrained.safetensors" and evaluation["weights"] == "model.safetensors"

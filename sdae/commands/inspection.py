@@ -54,7 +54,7 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
         if model.head is not None and data.dataset.test_labels is not None:
             error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
             rows = [r for r in folder.read_metrics() if r.stage == "supervised"]
-            results["classification"] = {"test_error": 100 * error, "test_loss": loss, "test_size": len(test),
+            results["classification"] = {"test_error": error, "test_loss": loss, "test_size": len(test),
                                          "best_epoch": best_record(rows).epoch if rows else None}
         atomic_write_json(folder.path / EVALUATION, results)
     return results

@@ -82,6 +82,33 @@ class Examples:
         return Examples(self.values[index], self.scaling)
 
 
+def as_examples(data, name: str, unit_range: bool = False) -> Examples | None:
+    """`Examples` as they are, or a 2-D tensor or NumPy array of examples (float, used as given).
+
+    `unit_range=True` (the data feeds a cross-entropy loss) refuses values outside [0, 1].
+    """
+    import numpy as np
+
+    if data is None or isinstance(data, Examples):
+        return data
+    if isinstance(data, np.ndarray):
+        if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):
+            raise DataError(f"`{name}`: dtype {data.dtype} is not a real number type")
+        data = torch.from_numpy(np.ascontiguousarray(data))
+    if not isinstance(data, torch.Tensor):
+        raise DataError(f"`{name}` must be Examples, a tensor or a NumPy array, got {type(data).__name__}")
+    if data.dim() != 2 or data.shape[0] == 0:
+        raise DataError(f"`{name}` must be (examples, features) with at least one example, got shape {tuple(data.shape)}")
+    values = data.float()
+    if not torch.isfinite(values).all():
+        raise DataError(f"`{name}` holds NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if unit_range and (low < 0 or high > 1):
+        raise DataError(f"`{name}` has values from {low:g} to {high:g}, but the cross-entropy loss needs them in [0, 1]; "
+                        "scale them (e.g. divide by the maximum), or pass `loss`='mse'")
+    return Examples(values)
+
+
 def split_indices(n: int, val_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A random train/validation split of n examples; the validation part has round(n * fraction) of them."""
     n_val = min(n - 1, round(n * val_fraction)) if val_fraction > 0 else 0

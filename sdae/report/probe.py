@@ -30,10 +30,10 @@ class SVMResult:
     representation: str
     kernel: str
     width: int
-    test_error: float  # percent, of the chosen SVM refit on training + validation
+    test_error: float  # a fraction (0..1), of the chosen SVM refit on training + validation
     C: float
     gamma: float | None  # RBF only
-    val_error: float  # percent, of the chosen hyperparameters trained on the training examples alone
+    val_error: float  # a fraction, of the chosen hyperparameters trained on the training examples alone
     seconds: float
 
     def to_dict(self) -> dict:
@@ -51,7 +51,7 @@ def make_svm(kernel: str, C: float, seed: int, gamma: float | None = None):
 
 
 def _error(model, x: np.ndarray, y: np.ndarray) -> float:
-    return 100.0 * float(np.mean(model.predict(x) != y))
+    return float(np.mean(model.predict(x) != y))
 
 
 def svm_errors(
@@ -64,7 +64,7 @@ def svm_errors(
     on_result: Callable[[SVMResult], None] | None = None,
 ) -> list[SVMResult]:
     """For each representation's (train, validation, test) features and each kernel: choose the
-    hyperparameters on validation, refit on training + validation, report the test error in percent."""
+    hyperparameters on validation, refit on training + validation, report the test error (a fraction)."""
     results = []
     y_both = np.concatenate([y_train, y_val])
     for name, (train, val, test) in representations.items():

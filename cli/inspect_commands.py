@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 import sdae
+from sdae.commands.catalog import find_runs, summary
 from sdae.stages import best_record
 from sdae.train import TrainOptions
 
@@ -13,10 +16,14 @@ from . import messages
 
 @click.command()
 @click.argument("run", type=click.Path())
-def info(run):
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON, for scripts.")
+def info(run, as_json):
     """Print what a run folder holds."""
     messages.RUN[0] = run
     folder = sdae.RunFolder.open(run)
+    if as_json:
+        click.echo(json.dumps(summary(folder), indent=2))
+        return
     config, facts, status = folder.config, folder.data_facts, folder.status
     metrics = folder.read_metrics()
     lines = [
@@ -59,7 +66,7 @@ def info(run):
 
 def _options_text(o: TrainOptions) -> str:
     extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
-    return (f"{o.epochs} epochs, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
+    return (f"{o.epochs} epoch{'s' if o.epochs != 1 else ''}, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
             f"weight decay {o.weight_decay:g}, loss {o.loss}")
 
 
@@ -67,10 +74,14 @@ def _options_text(o: TrainOptions) -> str:
 @click.argument("run", type=click.Path())
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-def evaluate(run, device, data_dir):
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON, for scripts.")
+def evaluate(run, device, data_dir, as_json):
     """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
     messages.RUN[0] = run
     results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
     recon = results["reconstruction"]
     if results["reconstruction_weights"] != results["weights"]:
         click.echo(f"reconstructions by {results['reconstruction_weights']}: supervised fine-tuning trained the encoder "
@@ -139,3 +150,48 @@ def svm(run, train_size, test_size, data_dir, weights):
     for (name, width), errors in rows.items():
         cells = "".join(f" {errors[k]:>8.2f}" if k in errors else f" {'-':>8}" for k in ("linear", "rbf"))
         click.echo(f"{name:<16} {width:>6}{cells}")
+
+
+@click.command()
+@click.argument("root", type=click.Path(), default="runs")
+@click.option("--json", "as_json", is_flag=True, help="Print every run's summary as JSON, for scripts.")
+def runs(root, as_json):
+    """A table of the run folders under ROOT (default: runs): data, layers, noise, stages, losses, test figures."""
+    found, problems = find_runs(root)
+    for problem in problems:
+        click.echo(f"sdae: warning: skipped: {problem}", err=True)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        click.echo(f"no run folders under {root}")
+        return
+    header = f"{'run':<28} {'data':<8} {'layers':<16} {'noise':<26} {'pretrain':<9} {'finetune':<22} {'val loss':>9} {'test':>14}"
+    click.echo(header)
+    for run in found:
+        status, config = run["status"], run["config"]
+        last = [r for r in run["last_epochs"].values() if r["stage"] != "pretrain"] or list(run["last_epochs"].values())
+        val = last[-1]["val_loss"] if last and last[-1]["val_loss"] is not None else None
+        finetune = (status.get("finetune") or "-") + (f" ({status['finetune_kind']})" if status.get("finetune") else "")
+        click.echo(f"{_short(run['path'], 28):<28} {_short(config['data']['dataset'], 8):<8} "
+                   f"{'-'.join(map(str, run['sizes'])):<16} {_short(','.join(config['noise']), 26):<26} "
+                   f"{status['pretrain']:<9} {_short(finetune, 22):<22} {_number(val, '{:.5f}'):>9} "
+                   f"{_test_figure(run['evaluation']):>14}")
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3):]
+
+
+def _number(value, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
+def _test_figure(evaluation: dict | None) -> str:
+    """The headline test figure: classification error, else clean reconstruction MSE."""
+    if not evaluation:
+        return "-"
+    if "classification" in evaluation:
+        return f"error {100 * evaluation['classification']['test_error']:.2f}%"
+    clean = evaluation.get("reconstruction", {}).get("clean")
+    return "-" if clean is None else f"mse {clean['mse']:.5f}"

@@ -11,7 +11,7 @@ import sdae
 from sdae.errors import Interrupted, SDAEError, UsageError
 
 from . import messages
-from .inspect_commands import encode, evaluate, info, svm, visualize
+from .inspect_commands import encode, evaluate, info, runs, svm, visualize
 from .messages import translate
 from .train_commands import finetune, pretrain
 
@@ -26,7 +26,7 @@ def cli(debug: bool) -> None:
     _state["debug"] = debug
 
 
-for command in (pretrain, finetune, info, evaluate, visualize, encode, svm):
+for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, svm):
     cli.add_command(command)
 
 

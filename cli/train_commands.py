@@ -5,13 +5,51 @@ from __future__ import annotations
 import click
 
 import sdae
-from sdae.config import DataOptions, RunConfig
+from sdae.config import DataOptions, RunConfig, config_from_file, merged
+from sdae.errors import UsageError
 from sdae.model import ACTIVATIONS
 from sdae.stages import best_record
 
 from . import messages
 from .options import DEFAULT_TRAIN, DEFAULTS, parse_emphasis, parse_layers, train_options, training_options
-from .progress import Reporter
+
+# Where each pretrain option lands in a RunConfig, for options given on the line over a --config file.
+FIELDS = {"dataset": ("data", "dataset"), "data_dir": ("data", "data_dir"), "limit": ("data", "limit"),
+          "val_fraction": ("data", "val_fraction"), "layers": ("hidden",), "tied": ("tied",), "activation": ("activation",),
+          "noise": ("noise",), "emphasis": ("emphasis",), "fixed_noise": ("fixed_noise",), "seed": ("seed",),
+          "device": ("device",), "save_every": ("save_every",),
+          **{name: ("pretrain", name) for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                                                   "loss", "schedule", "warmup")}}
+
+
+def given(ctx: click.Context) -> list[str]:
+    """The options the user wrote on the command line (not defaults)."""
+    return [name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+
+
+def refuse_with_resume(ctx: click.Context, allowed: tuple[str, ...]) -> None:
+    ignored = [name for name in given(ctx) if name not in allowed]
+    if ignored:
+        flags = ", ".join("--" + name.replace("_", "-") for name in ignored)
+        raise UsageError(f"--resume continues with the run's own settings and would ignore {flags}; leave them out, "
+                         "or start the stage again with --overwrite")
+
+
+def over_file(ctx: click.Context, base: RunConfig, line: RunConfig) -> RunConfig:
+    """`base` (from --config) with the options given on the command line taken from `line`."""
+    settings, mine = base.to_dict(), line.to_dict()
+    for name in given(ctx):
+        if name in FIELDS:
+            path = FIELDS[name]
+            value = mine
+            for key in path:
+                value = value[key]
+            change = value
+            for key in reversed(path):
+                change = {key: change}
+            settings = merged(settings, change)
+    return RunConfig.from_dict(settings)
+from sdae.progress import ProgressBars
 
 
 @click.command()
@@ -34,14 +72,18 @@ from .progress import Reporter
 @click.option("--epochs", type=int, default=DEFAULT_TRAIN.epochs, show_default=True, help="Epochs per pair.")
 @training_options
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
-def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise, epochs,
-             batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every, resume,
-             overwrite, quiet, seed):
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Start from the settings in FILE (a run's config.json, or TOML); options given here override them.")
+@click.pass_context
+def pretrain(ctx, out, dataset, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise,
+             epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+             resume, overwrite, quiet, seed, config_file):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
     messages.RUN[0] = out
-    reporter = Reporter(quiet)
+    hooks = None if quiet else ProgressBars().hooks()
     if resume:
-        folder = sdae.resume_pretraining(out, hooks=reporter.hooks(), device=device, data_dir=data_dir)
+        refuse_with_resume(ctx, allowed=("out", "resume", "device", "data_dir", "quiet"))
+        folder = sdae.resume_pretraining(out, hooks=hooks, device=device, data_dir=data_dir)
     else:
         config = RunConfig(
             data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
@@ -50,7 +92,9 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, activati
             save_every=DEFAULTS.save_every if save_every is None else save_every,
             pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
         )
-        folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=reporter.hooks())
+        if config_file is not None:
+            config = over_file(ctx, config_from_file(config_file), config)
+        folder = sdae.run_pretraining(out, config, overwrite=overwrite, hooks=hooks)
     click.echo(f"pretrained {'-'.join(map(str, folder.sizes))} into {folder.path}")
 
 
@@ -62,16 +106,19 @@ def pretrain(out, dataset, data_dir, limit, val_fraction, layers, tied, activati
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 @click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
 @click.option("--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error.")
-def finetune(run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+@click.pass_context
+def finetune(ctx, run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
              resume, overwrite, quiet, noise, data_dir, supervised, patience):
     """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""
     messages.RUN[0] = run
-    reporter = Reporter(quiet)
+    hooks = None if quiet else ProgressBars().hooks()
+    if resume:
+        refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "quiet"))
     options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
                                    supervised=supervised, patience=patience, noise=list(noise) or None,
                                    save_every=save_every)
     folder = sdae.run_finetuning(run, options, resume=resume, overwrite=overwrite, device=device, data_dir=data_dir,
-                                 hooks=reporter.hooks())
+                                 hooks=hooks)
     rows = [r for r in folder.read_metrics() if r.stage in ("finetune", "supervised")]
     if rows and rows[-1].stage == "supervised":
         best = best_record(rows)

@@ -22,14 +22,15 @@ from sdae.model import DenoisingPair, StackedDenoisingAutoencoder
 from sdae.runfolder import RunFolder, load
 from sdae.stages import clean_codes, finetune, pretrain, supervised_finetune
 from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
-from sdae.commands import (FinetuneOptions, encode_run, evaluate_run, resume_pretraining, run_finetuning,
+from sdae.commands import (FinetuneOptions, encode_run, evaluate_run, find_runs, resume_pretraining, run_finetuning,
                            run_pretraining, svm_run, visualize_run)
+from sdae.progress import ProgressBars
 
 __all__ = [
     "Corruption", "DataError", "DataOptions", "Dataset", "DenoisingPair", "DivergenceError", "EpochRecord", "Examples",
     "FinetuneOptions", "Gaussian", "Hooks", "Interrupted", "Masking", "Mixture", "NoNoise", "RunConfig", "RunFolder",
     "RunFolderError", "RunLockedError", "SDAEError", "SaltPepper", "Scaling", "Speckle", "StackedDenoisingAutoencoder",
     "TrainOptions", "TrainingState", "UsageError", "WriteError", "__version__", "clean_codes", "encode_run",
-    "evaluate_run", "finetune", "load", "load_dataset", "parse_noise", "pretrain", "resolve_device",
+    "evaluate_run", "find_runs", "ProgressBars", "finetune", "load", "load_dataset", "parse_noise", "pretrain", "resolve_device",
     "resume_pretraining", "run_finetuning", "run_pretraining", "supervised_finetune", "svm_run", "visualize_run",
 ]

@@ -7,6 +7,8 @@ refused with the field named rather than failing later.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -133,6 +135,52 @@ class RunConfig:
             return config.validate()
         except UsageError as e:
             raise ValueError(str(e)) from None
+
+
+def merged(base: dict, changes: dict, where: str = "") -> dict:
+    """`base` with `changes` laid over it, section by section; an unknown name is an error naming it."""
+    out = dict(base)
+    for key, value in changes.items():
+        if key not in base:
+            raise UsageError(f"unknown setting {where}{key!r}; known: {', '.join(base)}")
+        if isinstance(base[key], dict) and isinstance(value, dict):
+            out[key] = merged(base[key], value, f"{where}{key}.")
+        else:
+            out[key] = value
+    return out
+
+
+def config_from_file(path: str | os.PathLike) -> RunConfig:
+    """A RunConfig from a run's config.json, a JSON object of settings, or a TOML file of them.
+
+    Settings left out keep their defaults; e.g. TOML: `hidden = [512, 256]`, `noise = ["masking:0.25"]`,
+    `[pretrain]` `epochs = 20`.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"`config` {path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            settings = tomllib.loads(text)
+        else:
+            settings = json.loads(text)
+            if isinstance(settings, dict) and isinstance(settings.get("config"), dict):
+                settings = settings["config"]  # a run folder's config.json
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"`config` {path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'} ({e})") from None
+    if not isinstance(settings, dict):
+        raise UsageError(f"`config` {path}: expected an object of settings")
+    base = RunConfig().to_dict()
+    if settings.get("finetune") is not None:
+        base["finetune"] = TrainOptions(epochs=120).to_dict()
+    try:
+        return RunConfig.from_dict(merged(base, settings))
+    except (ValueError, UsageError) as e:
+        raise UsageError(f"`config` {path}: {e}") from None
 
 
 def _section(d: dict, name: str, kind: type):

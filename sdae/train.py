@@ -143,11 +143,13 @@ def _to_cpu(value):
 
 @dataclass
 class Hooks:
-    """What a stage reports as it goes: progress within an epoch, a record per epoch, its state per epoch."""
+    """What a stage reports as it goes: its start (label, epochs in all, epochs already done), progress
+    within an epoch, a record per epoch, its state per epoch."""
 
     on_batch: BatchCallback | None = None
     on_epoch: Callable[[EpochRecord], None] | None = None
     on_state: Callable[[TrainingState], None] | None = None
+    on_stage: Callable[[str, int, int], None] | None = None
 
 
 @dataclass
@@ -262,6 +264,8 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
     label = stage.name if stage.pair is None else f"{stage.name} pair {stage.pair}/{getattr(model, 'depth', '?')}"
     records: list[EpochRecord] = []
     warned: set[int] = set()
+    if hooks.on_stage:
+        hooks.on_stage(label, options.epochs, start)
     model.train()
     batches = math.ceil(stage.n / options.batch_size)
     warmup_steps = round(options.warmup * batches)

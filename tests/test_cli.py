@@ -14,10 +14,10 @@ def test_pretrain_then_finetune_on_an_mnist_subset(tmp_path, capsys, mnist_path)
     code, out, err = run_cli(capsys, "pretrain", "--dataset", "mnist", "--data-dir", mnist_path, "--layers", "256,128,64",
                              "--epochs", "2", "--warmup", "1", "--limit", "2000", "--seed", "0", "--out", run)
     assert code == 0, err
-    assert "pretrain pair 3 epoch 2" in out and "pretrained 784-256-128-64" in out
+    assert "pretrain pair 3/3 epoch 2/2" in out and "pretrained 784-256-128-64" in out
     code, out, err = run_cli(capsys, "finetune", run, "--epochs", "6", "--warmup", "1")
     assert code == 0, err
-    assert "finetune epoch 6" in out
+    assert "finetune epoch 6/6" in out
 
     model = sdae.load(run)
     kinds = [type(m).__name__ for unit in [*model.encoder, *model.decoder] for m in unit]

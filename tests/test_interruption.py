@@ -88,13 +88,13 @@ def test_sigkill_then_resume_ends_with_the_same_weights_and_takes_over_the_lock(
 
 def test_ctrl_c_saves_and_stops_cleanly(uninterrupted, tmp_path, capsys, monkeypatch):
     run = pretrained(tmp_path / "run", capsys)
-    from sdae_cli import progress
+    from sdae import progress
 
     def ctrl_c_in_epoch_4(self, label, done, total, loss):
         if label.startswith("finetune epoch 4/"):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(progress.Reporter, "on_batch", ctrl_c_in_epoch_4)
+    monkeypatch.setattr(progress.ProgressBars, "on_batch", ctrl_c_in_epoch_4)
     code, _, err = run_cli(capsys, "finetune", run, *FINETUNE[:-1])
     assert code == 130, err
     assert f"continue with sdae finetune {run} --resume" in err and err.count("\n") == 1

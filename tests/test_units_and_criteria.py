@@ -49,7 +49,7 @@ def test_sigmoid_units_use_cross_entropy_at_every_pair(tmp_path, capsys):
     code, out, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--layers", "32,16", "--epochs", "1",
                              "--activation", "sigmoid", "--out", run)
     assert code == 0, err
-    assert "pretrain pair 2 epoch 1" in out and "(bce," in out.splitlines()[1]
+    assert "pretrain pair 2/2 epoch 1/1" in out and "(bce," in out.splitlines()[1]
     model = sdae.load(run)
     assert all(type(u.activation).__name__ == "Sigmoid" for u in [*model.encoder, *model.decoder])
     codes = model.encode(torch.rand(5, 64))

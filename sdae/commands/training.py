@@ -19,6 +19,7 @@ from sdae.config import RunConfig
 from sdae.corruption import parse_noise
 from sdae.errors import DivergenceError, Interrupted, RunFolderError, UsageError
 from sdae.model import StackedDenoisingAutoencoder, check_fits
+from sdae.progress import ProgressBars
 from sdae.runfolder import PRETRAINED, WEIGHTS, RunFolder
 from sdae.stages import finetune, pretrain, supervised_finetune
 from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
@@ -69,7 +70,8 @@ class _Saver:
             self.pending = None
 
     def hooks(self) -> Hooks:
-        return Hooks(on_batch=self.user.on_batch, on_epoch=self.on_epoch, on_state=self.on_state)
+        return Hooks(on_batch=self.user.on_batch, on_epoch=self.on_epoch, on_state=self.on_state,
+                     on_stage=self.user.on_stage)
 
 
 def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object], model: StackedDenoisingAutoencoder,
@@ -108,9 +110,14 @@ def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[
     return found
 
 
+def _with_progress(hooks: Hooks | None, verbose: bool) -> Hooks | None:
+    return ProgressBars().hooks(hooks) if verbose else hooks
+
+
 def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool = False,
-                    hooks: Hooks | None = None) -> RunFolder:
-    """Create a run folder at `out` and greedily pretrain every pair into it."""
+                    hooks: Hooks | None = None, verbose: bool = False) -> RunFolder:
+    """Create a run folder at `out` and greedily pretrain every pair into it (`verbose`: progress bars)."""
+    hooks = _with_progress(hooks, verbose)
     config.validate()
     config.data = config.data.with_data_dir(config.data.data_dir)
     noise = parse_noise(config.noise)
@@ -128,8 +135,9 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
 
 
 def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
-                       data_dir: str | None = None) -> RunFolder:
+                       data_dir: str | None = None, verbose: bool = False) -> RunFolder:
     """Continue an interrupted `run_pretraining` from its last checkpoint, with its own configuration."""
+    hooks = _with_progress(hooks, verbose)
     folder = RunFolder.open(run)
     with folder.locked("pretraining"):
         if folder.status.get("pretrain") == "complete":
@@ -159,13 +167,15 @@ def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: 
 
 def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = None, *, resume: bool = False,
                    overwrite: bool = False, device: str | None = None, data_dir: str | None = None,
-                   hooks: Hooks | None = None) -> RunFolder:
+                   hooks: Hooks | None = None, verbose: bool = False) -> RunFolder:
     """Fine-tune a pretrained run from `pretrained.pt`: end to end on the denoising criterion, or on the labels.
 
     `resume=True` continues an interrupted fine-tuning with everything it started with;
     `overwrite=True` fine-tunes again, from the pretrained weights, a run fine-tuned before.
-    `device` and `data_dir` say where to run and where the data is now, if not where they were.
+    `device` and `data_dir` say where to run and where the data is now, if not where they were;
+    `verbose` shows progress bars.
     """
+    hooks = _with_progress(hooks, verbose)
     folder = RunFolder.open(run)
     with folder.locked("fine-tuning"):
         config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite)

@@ -13,9 +13,11 @@ import math
 import os
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sdae.corruption import Corruption, parse_one
 from sdae.files import atomic_write_bytes
@@ -85,8 +87,11 @@ def noise_levels(process: Corruption) -> list[Corruption]:
 
 def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, processes: list[Corruption],
                    image_shape, path, seed: int = 0,
-                   title: str = "Test digits: clean, corrupted, and the network's reconstruction of the corrupted input") -> Path:
-    """For each process: the clean digits, then for each level a corrupted row and its reconstruction."""
+                   title: str = "Test examples: clean, corrupted, and the network's reconstruction of the corrupted input") -> Path:
+    """For each process: the clean examples, then for each level a corrupted row and its reconstruction.
+
+    Each row is labelled with its mean squared error against the clean examples.
+    """
     generator = torch.Generator().manual_seed(seed)
     h, w = image_shape or (1, clean.shape[1])
     rows: list[tuple[str, torch.Tensor]] = []
@@ -95,7 +100,9 @@ def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, proc
             rows.append(("clean", clean))
             for level in noise_levels(process):
                 corrupted = level(clean, generator, (0.0, 1.0))
-                rows += [(level.spec, corrupted), ("denoised", model(corrupted))]
+                denoised = model(corrupted)
+                rows += [(f"{level.spec}\nMSE {_mse(corrupted, clean):.4f}", corrupted),
+                         (f"denoised\nMSE {_mse(denoised, clean):.4f}", denoised)]
     n = len(clean)
     fig = Figure(figsize=(n * 0.9, len(rows) * 0.95))
     axes = fig.subplots(len(rows), n, squeeze=False)
@@ -112,6 +119,10 @@ def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, proc
     return _save(fig, path)
 
 
+def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(((a - b) ** 2).mean())
+
+
 def plot_curves(records: list[EpochRecord], path) -> Path:
     """Pretraining loss per pair (train and validation); then the fine-tuning loss, denoising or supervised."""
     pretrain = [r for r in records if r.stage == "pretrain"]
@@ -120,17 +131,20 @@ def plot_curves(records: list[EpochRecord], path) -> Path:
     axes = fig.subplots(1, 2)
     for pair in sorted({r.pair for r in pretrain}):
         rows = [r for r in pretrain if r.pair == pair]
-        line, = axes[0].plot([r.epoch for r in rows], [r.train_loss for r in rows], label=f"pair {pair} train ({rows[0].loss})")
+        line, = axes[0].plot([r.epoch for r in rows], [r.train_loss for r in rows], "o-", markersize=3,
+                             label=f"pair {pair} train ({rows[0].loss})")
         if rows[0].val_loss is not None:
-            axes[0].plot([r.epoch for r in rows], [r.val_loss for r in rows], "--", color=line.get_color(),
+            axes[0].plot([r.epoch for r in rows], [r.val_loss for r in rows], "s--", markersize=3, color=line.get_color(),
                          label=f"pair {pair} validation")
     axes[0].set_title("Greedy pretraining, one pair at a time")
     axes[0].set_ylabel("denoising loss (mean per element)")
     axes[0].set_yscale("log")
     if later:
-        axes[1].plot([r.epoch for r in later], [r.train_loss for r in later], label="train")
+        marker = "o" if len(later) <= 30 else None
+        axes[1].plot([r.epoch for r in later], [r.train_loss for r in later], marker=marker, markersize=3, label="train")
         if later[0].val_loss is not None:
-            axes[1].plot([r.epoch for r in later], [r.val_loss for r in later], "--", label="validation")
+            axes[1].plot([r.epoch for r in later], [r.val_loss for r in later], "--", marker=marker, markersize=3,
+                         label="validation")
         supervised = later[0].stage == "supervised"
         axes[1].set_title(f"{'Supervised fine-tuning, on the labels' if supervised else 'Fine-tuning, end to end'} "
                           f"({later[0].loss})")
@@ -145,6 +159,12 @@ def plot_curves(records: list[EpochRecord], path) -> Path:
         axes[1].set_title("Fine-tuning: not run yet")
     for ax in axes:
         ax.set_xlabel("epoch")
+        last = int(max((max(line.get_xdata(), default=1) for line in ax.lines), default=1))
+        ax.set_xlim(0.5, last + 0.5)
+        if last <= 20:  # epochs are whole
+            ax.set_xticks(range(1, last + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ax.lines:
             ax.legend(fontsize=8)
     return _save(fig, path)
@@ -160,8 +180,12 @@ def plot_codes(codes: torch.Tensor, labels: torch.Tensor | None, path, title: st
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.6)
     else:
-        scatter = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap="tab10", s=4, alpha=0.7, vmin=-0.5, vmax=9.5)
-        fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+        classes = sorted(int(c) for c in labels.unique())
+        colours = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+        for i, c in enumerate(classes):
+            mine = (labels == c).numpy()
+            ax.scatter(points[mine, 0], points[mine, 1], s=4, alpha=0.7, color=colours(i % colours.N), label=str(c))
+        ax.legend(title="class", markerscale=3, fontsize=8, loc="best", ncols=2 if len(classes) > 10 else 1)
     ax.set_title(title)
     ax.set_xlabel("first principal component")
     ax.set_ylabel("second principal component")

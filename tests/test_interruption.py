@@ -19,7 +19,7 @@ from sdae.train import TrainOptions
 
 PRETRAIN = ["pretrain", "--dataset", "digits", "--limit", "600", "--layers", "64,32", "--epochs", "1", "--batch-size",
             "16", "--seed", "3", "--device", "cpu", "--quiet"]
-EPOCHS = 8
+EPOCHS = 24  # long enough that the run is still going when the test has looked at it and kills it
 FINETUNE = ["--epochs", str(EPOCHS), "--batch-size", "16", "--quiet"]
 
 

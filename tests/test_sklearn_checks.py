@@ -16,3 +16,12 @@ SMALL = dict(hidden_layer_sizes=(16,), batch_size=32, random_state=0)
                           SDAEClassifier(pretrain_epochs=2, epochs=30, learning_rate=0.01, **SMALL)])
 def test_scikit_learn_conventions(estimator, check):
     check(estimator)
+
+
+def test_auto_budgets_give_small_data_enough_steps():
+    from sdae.sklearn import MIN_STEPS, epochs_for
+
+    assert epochs_for("auto", 1437, 128, floor=10) == 209  # scikit-learn's digits: 12 batches an epoch
+    assert epochs_for("auto", 54000, 128, floor=10) == 10  # MNIST: the floor
+    assert epochs_for(7, 1437, 128, floor=10) == 7
+    assert 209 * 12 >= MIN_STEPS

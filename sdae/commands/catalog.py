@@ -1,4 +1,4 @@
-"""Finding and summarising run folders: what `sdae info --json` and `sdae runs` show."""
+"""Finding and summarising run folders: what the info and runs commands show, as JSON or a table."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from .options import DEFAULT_TRAIN, DEFAULTS, parse_emphasis, parse_layers, trai
 FIELDS = {"dataset": ("data", "dataset"), "data_dir": ("data", "data_dir"), "limit": ("data", "limit"),
           "val_fraction": ("data", "val_fraction"), "layers": ("hidden",), "tied": ("tied",), "activation": ("activation",),
           "noise": ("noise",), "emphasis": ("emphasis",), "fixed_noise": ("fixed_noise",), "seed": ("seed",),
-          "device": ("device",), "save_every": ("save_every",),
+          "device": ("device",), "save_every": ("save_every",), "log_to": ("log",),
           **{name: ("pretrain", name) for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
                                                    "loss", "schedule", "warmup")}}
 
@@ -69,6 +69,8 @@ from sdae.progress import ProgressBars
 @click.option("--emphasis", default=None, metavar="ALPHA,BETA",
               help="Emphasized denoising: weight the loss by ALPHA on corrupted components, BETA on the others.")
 @click.option("--fixed-noise", is_flag=True, help="Corrupt each training example once, before training.")
+@click.option("--log", "log_to", type=click.Choice(["tensorboard"]), multiple=True,
+              help="Also log every epoch (and the figures) for TensorBoard, in RUN/tensorboard/.")
 @click.option("--epochs", type=int, default=DEFAULT_TRAIN.epochs, show_default=True, help="Epochs per pair.")
 @training_options
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
@@ -76,7 +78,7 @@ from sdae.progress import ProgressBars
               help="Start from the settings in FILE (a run's config.json, or TOML); options given here override them.")
 @click.pass_context
 def pretrain(ctx, out, dataset, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise,
-             epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+             log_to, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
              resume, overwrite, quiet, seed, config_file):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
     messages.RUN[0] = out
@@ -88,7 +90,7 @@ def pretrain(ctx, out, dataset, data_dir, limit, val_fraction, layers, tied, act
         config = RunConfig(
             data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
-            activation=activation, emphasis=parse_emphasis(emphasis), fixed_noise=fixed_noise,
+            activation=activation, emphasis=parse_emphasis(emphasis), fixed_noise=fixed_noise, log=list(log_to),
             save_every=DEFAULTS.save_every if save_every is None else save_every,
             pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
         )

@@ -18,6 +18,7 @@ from sdae.model import ACTIVATIONS, hidden_sizes
 from sdae.train import TrainOptions
 
 MAX_SEED = 2**63 - 1
+LOGS = ("tensorboard",)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class RunConfig:
     activation: str = "relu"  # the hidden units: relu, or the paper's sigmoid
     emphasis: list[float] | None = None  # [alpha, beta]: emphasized denoising (see sdae.stages.Criterion)
     fixed_noise: bool = False  # corrupt each training example once, before training
+    log: list[str] = field(default_factory=list)  # where else epochs are logged: "tensorboard"
 
     def validate(self) -> RunConfig:
         self.hidden = hidden_sizes(self.hidden)
@@ -82,6 +84,8 @@ class RunConfig:
         if not isinstance(self.noise, list) or not all(isinstance(n, str) for n in self.noise):
             raise UsageError(f"`noise` must be a list of noise specs, got {self.noise!r}")
         parse_noise(self.noise)
+        if not isinstance(self.log, list) or any(name not in LOGS for name in self.log):
+            raise UsageError(f"`log` must name some of {', '.join(LOGS)}, got {self.log!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise UsageError(f"`seed` must be a whole number from 0 to 2**63 - 1, got {self.seed!r}")
         if not isinstance(self.device, str):
@@ -111,7 +115,7 @@ class RunConfig:
         """A saved configuration, every field checked; raises ValueError naming the field that is wrong."""
         if not isinstance(d, dict):
             raise ValueError("the configuration is not a JSON object")
-        optional = ("finetune", "supervised", "patience", "activation", "emphasis", "fixed_noise")
+        optional = ("finetune", "supervised", "patience", "activation", "emphasis", "fixed_noise", "log")
         missing = [f.name for f in fields(cls) if f.name not in d and f.name not in optional]
         if missing:
             raise ValueError(f"field {missing[0]!r} is missing")
@@ -131,6 +135,7 @@ class RunConfig:
                 activation=d.get("activation", "relu"),
                 emphasis=d.get("emphasis"),
                 fixed_noise=d.get("fixed_noise", False),
+                log=d.get("log", []),
             )
             return config.validate()
         except UsageError as e:

@@ -39,7 +39,7 @@ FORMAT = 3
 MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.safetensors", "model.safetensors"
 METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
-WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES)
+WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, "tensorboard")
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
 log = logging.getLogger("sdae")
 

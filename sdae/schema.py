@@ -30,7 +30,7 @@ def epoch_record(d) -> EpochRecord:
         v = values[name]
         if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(f"field {name!r} must be a whole number >= 1, got {v!r}")
-    for name, optional in (("train_loss", False), ("val_loss", True), ("seconds", False), ("val_error", True)):
+    for name, optional in (("train_loss", False), ("val_loss", True), ("seconds", False), ("val_error", True), ("lr", True)):
         v = values[name]
         if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise ValueError(f"field {name!r} must be a number, got {v!r}")

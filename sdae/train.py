@@ -96,9 +96,10 @@ class EpochRecord:
     seconds: float
     val_error: float | None = None
     dead_units: list[float] | None = None
+    lr: float | None = None  # the learning rate at the epoch's end
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("val_error", "dead_units")}
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("val_error", "dead_units", "lr")}
 
 
 @dataclass
@@ -283,7 +284,7 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         _check_divergence(train_loss, val_loss, reference, epoch, options, saved=start + len(records) > 0)
         dead = [round(f, 4) for f in stage.units()] if stage.units is not None else None
         record = EpochRecord(stage.name, stage.pair, epoch, train_loss, val_loss, stage.loss,
-                             round(time.perf_counter() - started, 4), val_error, dead)
+                             round(time.perf_counter() - started, 4), val_error, dead, optimizer.param_groups[0]["lr"])
         records.append(record)
         _warn_dead(label, record, warned)
         if hooks.on_epoch:

@@ -86,3 +86,27 @@ def test_verbose_python_api_shows_progress(tmp_path, capsys):
     assert "pretrain pair 1/1 epoch 1/2:" in out and "pretrain pair 1/1 epoch 2/2:" in out
     sdae.run_pretraining(tmp_path / "q", config)
     assert capsys.readouterr().out == ""  # the library is silent unless asked
+
+
+def test_tensorboard_logs_read_back_with_tensorboards_own_reader(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "tb"
+    for args in (["pretrain", *QUICK, "--epochs", "2", "--log", "tensorboard", "--out", run],
+                 ["finetune", run, "--epochs", "3", "--quiet"], ["visualize", run]):
+        code, _, err = run_cli(capsys, *args)
+        assert code == 0, err
+    scalars, images, texts = set(), set(), set()
+    for events in (run / "tensorboard").iterdir():
+        log = EventAccumulator(str(events), size_guidance={"images": 0, "tensors": 0})
+        log.Reload()
+        scalars |= set(log.Tags()["scalars"])
+        images |= set(log.Tags()["images"])
+        texts |= set(log.Tags()["tensors"])
+        if "finetune/train_loss" in log.Tags()["scalars"]:
+            steps = [event.step for event in log.Scalars("finetune/train_loss")]
+            assert steps == [1, 2, 3]
+    assert {"pretrain/pair1/train_loss", "pretrain/pair2/val_loss", "pretrain/pair2/dead_units/layer2",
+            "finetune/lr", "finetune/val_loss"} <= scalars
+    assert {"figures/filters", "figures/denoising", "figures/curves"} <= images
+    assert any(tag.startswith("config") for tag in texts)

@@ -108,6 +108,10 @@ def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: i
             codes = model.encode(examples.batch(slice(0, map_size)))
         paths.append(fig.plot_codes(codes, None if labels is None else labels[:map_size], out / "codes.png",
                                     f"Top-layer codes ({codes.shape[1]} units) of {len(codes)} {split} examples, PCA"))
+        if "tensorboard" in config.log:
+            from sdae.tensorboard import add_figures
+
+            add_figures(folder.path, paths)
     return paths
 
 

@@ -20,6 +20,7 @@ from sdae.corruption import parse_noise
 from sdae.errors import DivergenceError, Interrupted, RunFolderError, UsageError
 from sdae.model import StackedDenoisingAutoencoder, check_fits
 from sdae.progress import ProgressBars
+from sdae.tensorboard import TensorBoardLog
 from sdae.runfolder import PRETRAINED, WEIGHTS, RunFolder
 from sdae.stages import finetune, pretrain, supervised_finetune
 from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
@@ -77,7 +78,8 @@ class _Saver:
 def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object], model: StackedDenoisingAutoencoder,
                 records: list[EpochRecord], epochs: int, hooks: Hooks | None) -> None:
     """Run a training stage into the run folder, then save its weights and mark it complete."""
-    saver = _Saver(folder, records, epochs, hooks or Hooks())
+    log = TensorBoardLog(folder.path, folder.config.to_dict()) if "tensorboard" in folder.config.log else None
+    saver = _Saver(folder, records, epochs, log.hooks(hooks) if log else hooks or Hooks())
     try:
         train(saver.hooks())
     except KeyboardInterrupt:
@@ -94,6 +96,9 @@ def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object],
     except BaseException:
         saver.flush()
         raise
+    finally:
+        if log is not None:
+            log.close()
     if stage == "pretrain":
         folder.save_weights(model, PRETRAINED)
     folder.save_weights(model, WEIGHTS)

@@ -115,12 +115,13 @@ def finetune(ctx, run, epochs, batch_size, optimizer, lr, momentum, weight_decay
     messages.RUN[0] = run
     hooks = None if quiet else ProgressBars().hooks()
     if resume:
-        refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "quiet"))
+        refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "quiet", "epochs"))
+    extend_to = epochs if resume and "epochs" in given(ctx) else None
     options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
                                    supervised=supervised, patience=patience, noise=list(noise) or None,
                                    save_every=save_every)
     folder = sdae.run_finetuning(run, options, resume=resume, overwrite=overwrite, device=device, data_dir=data_dir,
-                                 hooks=hooks)
+                                 hooks=hooks, extend_to=extend_to)
     rows = [r for r in folder.read_metrics() if r.stage in ("finetune", "supervised")]
     if rows and rows[-1].stage == "supervised":
         best = best_record(rows)

@@ -44,8 +44,8 @@ def test_run_folder_round_trips(finished_run):
 
 def test_run_folder_contents(finished_run):
     path, _ = finished_run
-    assert sorted(os.listdir(path)) == [".sdae.lock", "config.json", "metrics.jsonl", "model.safetensors",
-                                        "pretrained.safetensors", "sdae-run.json"]
+    assert sorted(os.listdir(path)) == [".sdae.lock", "checkpoint.pt", "config.json", "metrics.jsonl",
+                                        "model.safetensors", "pretrained.safetensors", "sdae-run.json"]
     assert (path / ".sdae.lock").read_text() == ""  # released
     marker = json.loads((path / "sdae-run.json").read_text())
     assert marker["format"] == 3 and len(marker["run_id"]) == 32 and marker["sdae_version"] == sdae.__version__

@@ -62,8 +62,8 @@ def test_a_run_starts_from_a_config_file_with_options_overriding_it(two_runs, tm
 
 
 def test_resume_refuses_options_it_would_ignore(two_runs, capsys):
-    code, _, err = run_cli(capsys, "finetune", two_runs / "a", "--resume", "--lr", "0.1", "--epochs", "9")
-    assert code == 2 and "would ignore --lr, --epochs" in err
+    code, _, err = run_cli(capsys, "finetune", two_runs / "a", "--resume", "--lr", "0.1", "--batch-size", "9")
+    assert code == 2 and ("would ignore --batch-size, --lr" in err or "would ignore --lr, --batch-size" in err), err
     code, _, err = run_cli(capsys, "pretrain", "--out", two_runs / "a", "--resume", "--layers", "8")
     assert code == 2 and "--layers" in err
 
@@ -110,3 +110,23 @@ def test_tensorboard_logs_read_back_with_tensorboards_own_reader(tmp_path, capsy
             "finetune/lr", "finetune/val_loss"} <= scalars
     assert {"figures/filters", "figures/denoising", "figures/curves"} <= images
     assert any(tag.startswith("config") for tag in texts)
+
+
+def test_resume_with_more_epochs_extends_a_finished_fine_tuning(tmp_path, capsys):
+    runs = {}
+    for name, epochs in (("extended", "2"), ("straight", "4")):
+        runs[name] = tmp_path / name
+        code, _, err = run_cli(capsys, "pretrain", *QUICK, "--out", runs[name])
+        assert code == 0, err
+        code, _, err = run_cli(capsys, "finetune", runs[name], "--epochs", epochs, "--quiet")
+        assert code == 0, err
+    code, _, err = run_cli(capsys, "finetune", runs["extended"], "--resume")
+    assert code == 2 and "already complete" in err and "--epochs" in err
+    code, _, err = run_cli(capsys, "finetune", runs["extended"], "--resume", "--epochs", "2")
+    assert code == 2 and "would not extend" in err
+    code, out, err = run_cli(capsys, "finetune", runs["extended"], "--resume", "--epochs", "4", "--quiet")
+    assert code == 0, err
+    a, b = sdae.load(runs["extended"]).state_dict(), sdae.load(runs["straight"]).state_dict()
+    assert all(a[k].equal(b[k]) for k in a)  # the same as 4 epochs in one go (constant learning rate)
+    epochs = [r.epoch for r in sdae.RunFolder.open(runs["extended"]).read_metrics() if r.stage == "finetune"]
+    assert epochs == [1, 2, 3, 4]

@@ -105,7 +105,8 @@ def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object],
     folder.write_metrics(saver.records)
     folder.status[stage if stage == "pretrain" else "finetune"] = "complete"
     folder.write_meta()
-    folder.remove_checkpoint()
+    if stage == "pretrain":
+        folder.remove_checkpoint()  # fine-tuning's last state stays: `extend_to` continues from it
 
 
 def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[EpochRecord]] | None:
@@ -172,10 +173,11 @@ def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: 
 
 def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = None, *, resume: bool = False,
                    overwrite: bool = False, device: str | None = None, data_dir: str | None = None,
-                   hooks: Hooks | None = None, verbose: bool = False) -> RunFolder:
+                   hooks: Hooks | None = None, verbose: bool = False, extend_to: int | None = None) -> RunFolder:
     """Fine-tune a pretrained run from `pretrained.pt`: end to end on the denoising criterion, or on the labels.
 
-    `resume=True` continues an interrupted fine-tuning with everything it started with;
+    `resume=True` continues an interrupted fine-tuning with everything it started with; with
+    `extend_to=N` it also continues one that is complete (or would stop earlier) up to N epochs in all;
     `overwrite=True` fine-tunes again, from the pretrained weights, a run fine-tuned before.
     `device` and `data_dir` say where to run and where the data is now, if not where they were;
     `verbose` shows progress bars.
@@ -183,7 +185,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     hooks = _with_progress(hooks, verbose)
     folder = RunFolder.open(run)
     with folder.locked("fine-tuning"):
-        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite)
+        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
         config.data = config.data.with_data_dir(data_dir)
         device_ = resolve_device(device or config.device)
         data = prepare(config, device_, folder.data_facts)
@@ -219,15 +221,24 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     return folder
 
 
-def _finetune_config(folder: RunFolder, options: FinetuneOptions, resume: bool, overwrite: bool) -> RunConfig:
+def _finetune_config(folder: RunFolder, options: FinetuneOptions, resume: bool, overwrite: bool,
+                     extend_to: int | None = None) -> RunConfig:
     """The run's configuration with the fine-tuning asked for, checked against the run's status."""
     status, path = folder.status, folder.path
     if status.get("pretrain") != "complete":
         raise UsageError(f"{path}: pretraining has not finished; continue it with `resume_pretraining` first")
     config = RunConfig.from_dict(folder.config.to_dict())  # a copy: nothing changes on disk until training starts
+    if extend_to is not None and not resume:
+        raise UsageError("`extend_to` continues a fine-tuning; it goes with `resume=True`")
     if resume:
-        if status.get("finetune") == "complete":
-            raise UsageError(f"{path}: fine-tuning is already complete; nothing to resume")
+        if extend_to is not None and config.finetune is not None:
+            if isinstance(extend_to, bool) or not isinstance(extend_to, int) or extend_to <= config.finetune.epochs:
+                raise UsageError(f"{path}: `epochs` {extend_to!r} would not extend the fine-tuning's "
+                                 f"{config.finetune.epochs} epochs")
+            config.finetune.epochs = extend_to
+        elif status.get("finetune") == "complete":
+            raise UsageError(f"{path}: fine-tuning is already complete; to train on, give more `epochs` in all "
+                             "with `resume=True`")
         if status.get("finetune") == "diverged":
             raise UsageError(f"{path}: fine-tuning diverged, and resuming would diverge the same way; start it again "
                              "with `overwrite=True` and a lower `lr`")

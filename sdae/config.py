@@ -15,6 +15,7 @@ from pathlib import Path
 from sdae.corruption import parse_noise
 from sdae.errors import UsageError
 from sdae.model import ACTIVATIONS, hidden_sizes
+from sdae.stages import Criterion
 from sdae.train import TrainOptions
 
 MAX_SEED = 2**63 - 1
@@ -104,10 +105,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def criterion(self):
+    def criterion(self) -> Criterion:
         """The denoising criterion's options, for `sdae.stages`."""
-        from sdae.stages import Criterion
-
         return Criterion(None if self.emphasis is None else tuple(self.emphasis), self.fixed_noise)
 
     @classmethod

@@ -17,7 +17,6 @@ against its schema when read, and an error names the file and the field.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import time
@@ -32,6 +31,7 @@ from sdae.errors import RunFolderError, UsageError, WriteError
 from sdae.files import FolderLock, atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text, \
     load_safetensors, parse_json, read_json, read_text, safe_torch_load
 from sdae.model import StackedDenoisingAutoencoder
+from sdae.replace import discard, restore, set_aside
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
 from sdae.train import EpochRecord, TrainingState
 
@@ -41,7 +41,6 @@ METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
 WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, "tensorboard")
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
-log = logging.getLogger("sdae")
 
 
 def _is_run(path: Path) -> bool:
@@ -91,7 +90,7 @@ class RunFolder:
             raise WriteError(f"cannot create {path}: {e.strerror or e}") from None
         lock = FolderLock(path, "pretraining").acquire()
         try:
-            replaced = _set_aside(path) if occupied else None
+            replaced = set_aside(path, WRITTEN) if occupied else None
             marker = {"format": FORMAT, "run_id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                       "sdae_version": __version__}
             meta = {"sdae_version": __version__, "torch_version": torch.__version__, "config": config.to_dict(),
@@ -102,13 +101,13 @@ class RunFolder:
                 atomic_write_json(path / MARKER, marker)  # the switch: from here on the folder is the new run
             except BaseException:
                 if replaced is not None:
-                    _restore(path, replaced)
+                    restore(path, replaced)
                 raise
         except BaseException:
             lock.release()
             raise
         if replaced is not None:
-            _discard(replaced)
+            discard(replaced)
         return folder
 
     @classmethod
@@ -278,42 +277,3 @@ def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
     if not parent.is_dir():
         raise UsageError(f"`out` {path}: folder {parent} does not exist")
     return path
-
-
-# -------------------------------------------------------------------------------------- helpers
-
-
-def _set_aside(path: Path) -> Path:
-    """Move the run's own files into a hidden folder inside it, all or none (each move is a rename)."""
-    aside = path / f".sdae-replaced-{uuid.uuid4().hex[:8]}"
-    moved: list[str] = []
-    try:
-        aside.mkdir()
-        for name in WRITTEN:
-            if (path / name).exists() or (path / name).is_symlink():
-                os.rename(path / name, aside / name)
-                moved.append(name)
-    except OSError as e:
-        if aside.is_dir():
-            _restore(path, aside, moved)
-        raise WriteError(f"cannot replace the run in {path}: {e.strerror or e}; the previous run is intact") from None
-    return aside
-
-
-def _restore(path: Path, aside: Path, names: list[str] | None = None) -> None:
-    for name in reversed(names if names is not None else [p.name for p in aside.iterdir()]):
-        os.replace(aside / name, path / name)
-    aside.rmdir()
-
-
-def _discard(aside: Path) -> None:
-    """Delete the previous run's files (links are removed, never followed)."""
-    try:
-        for entry in aside.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-        aside.rmdir()
-    except OSError as e:
-        log.warning("could not delete the replaced run's files in %s (%s); delete that folder by hand", aside, e.strerror or e)

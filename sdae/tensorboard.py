@@ -1,4 +1,4 @@
-"""TensorBoard logs of a run, in RUN/tensorboard/ (`tensorboard --logdir runs` browses them all).
+"""TensorBoard logs of a run, in RUN/tensorboard/ (point TensorBoard's logdir at the runs folder to browse them all).
 
 Each epoch adds its training and validation losses, the learning rate and each layer's fraction of
 dead units, under the stage's name (`pretrain/pair1/...`, `finetune/...`, `supervised/...`); the

@@ -13,13 +13,15 @@ from __future__ import annotations
 import logging
 import math
 import time
+from functools import partial
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from sdae.errors import DivergenceError, UsageError
+from sdae.records import EpochRecord, TrainingState
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 BatchCallback = Callable[[str, int, int, float], None]  # (what is training, batches done, batches in all, running mean loss)
@@ -76,70 +78,6 @@ class TrainOptions:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class EpochRecord:
-    """One line of metrics: what trained (stage, pair 1..depth or None), its epoch (1-based), its losses.
-
-    `val_error` (a fraction, 0..1) is set by supervised fine-tuning; `dead_units` is, per encoder
-    layer trained so far, the fraction of units dead on the validation examples (see
-    `StackedDenoisingAutoencoder.inactive_fractions`).
-    """
-
-    stage: str
-    pair: int | None
-    epoch: int
-    train_loss: float
-    val_loss: float | None
-    loss: str  # the loss function: bce, mse or cross-entropy
-    seconds: float
-    val_error: float | None = None
-    dead_units: list[float] | None = None
-    lr: float | None = None  # the learning rate at the epoch's end
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None or k not in ("val_error", "dead_units", "lr")}
-
-
-@dataclass
-class TrainingState:
-    """Everything needed to continue a stage exactly: copied, on the CPU, at the end of an epoch."""
-
-    stage: str  # one of STAGES
-    pair: int | None  # the pair being pretrained (1..depth), None when fine-tuning
-    epoch: int  # epochs completed in this pair or stage
-    model: dict
-    optimizer: dict
-    generator: torch.Tensor
-    extra: dict = field(default_factory=dict)  # what a stage needs beyond these (e.g. the best weights so far)
-
-    @classmethod
-    def capture(cls, stage: str, pair: int | None, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-                generator: torch.Generator, extra: dict | None = None) -> TrainingState:
-        return cls(stage, pair, epoch, _to_cpu(model.state_dict()), _to_cpu(optimizer.state_dict()),
-                   generator.get_state().clone(), _to_cpu(extra or {}))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def restore(self, model: nn.Module, optimizer: torch.optim.Optimizer | None, generator: torch.Generator) -> int:
-        """Put the saved weights, optimizer and generator state back; returns the epochs already done."""
-        model.load_state_dict(self.model)
-        if optimizer is not None:
-            optimizer.load_state_dict(self.optimizer)
-        generator.set_state(self.generator)
-        return self.epoch
-
-
-def _to_cpu(value):
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", copy=True)
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value
 
 
 @dataclass
@@ -274,8 +212,7 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(options, epoch)
         first_step = (epoch - 1) * batches
-        rate = None if first_step >= warmup_steps else \
-            (lambda b, e=epoch, s=first_step: learning_rate(options, e, s + b, warmup_steps))
+        rate = None if first_step >= warmup_steps else partial(_warm_rate, options, epoch, first_step, warmup_steps)
         started = time.perf_counter()
         train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
                                         hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}", rate)
@@ -295,6 +232,10 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         if stage.stop is not None and stage.stop(record):
             break
     return records
+
+
+def _warm_rate(options: TrainOptions, epoch: int, first_step: int, warmup_steps: int, batch: int) -> float:
+    return learning_rate(options, epoch, first_step + batch, warmup_steps)
 
 
 def _warn_dead(label: str, record: EpochRecord, warned: set[int]) -> None:

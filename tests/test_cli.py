@@ -147,3 +147,11 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(sdae.RunFolderError):
         from sdae_cli.main import main
         main(["--debug", "info", str(tmp_path)])
+
+
+def test_every_package_is_installed():
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sdae").rglob("__init__.py")}
+    assert found | {"sdae_cli"} == listed

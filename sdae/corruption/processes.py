@@ -1,30 +1,4 @@
-"""Noise processes for the denoising criterion.
-
-Each process is a small class with one job: a batch in, a corrupted batch out. Randomness comes
-only from the `torch.Generator` passed in, which must live on the batch's device, so the same
-generator state gives the same corruption. Every process returns a new tensor; the clean batch is
-never modified.
-
-`value_range` describes the clean data, `(low, high)` or `(low, high, scale)`: floats, or tensors
-with one value per component; `scale` is high - low unless given. For the first pair it is
-(0, 1), the range of pixels. For deeper pairs it is each unit's own minimum, maximum and standard
-deviation over the clean training codes, so that noise is relative to each unit's own scale (the
-rule, for unit j):
-
-- `gaussian:SIGMA[:mean=M]` adds scale_j * (M + SIGMA * n), n ~ N(0, 1): isotropic, zero-mean
-  unless a mean is given, as in the paper; on pixels SIGMA is in pixel units, on codes in units of
-  each unit's standard deviation;
-- `speckle:SIGMA` is x + x * SIGMA * n, relative to each value already;
-- `masking:NU` sets exactly round(NU * d) components of each example to 0 (the ReLU's rest value);
-- `saltpepper:NU` sets exactly round(NU * d) components to low_j or high_j, a fair coin each.
-
-Gaussian and speckle noise are not clipped: the loss's target is the clean input, so the
-corrupted input need not be a valid image. `:clip` (e.g. `gaussian:0.5:clip`) clips the result to
-[low_j, high_j]. Several specs make a `Mixture`: each example gets one of them.
-
-`corrupt_marked` also returns which components were corrupted (masking, salt-and-pepper), for
-the paper's emphasized denoising; additive noise corrupts every component.
-"""
+"""The noise processes: one small frozen class each, a batch in, a corrupted batch out (see the package)."""
 
 from __future__ import annotations
 
@@ -135,7 +109,7 @@ def _is_tensor(*values) -> bool:
     return any(isinstance(v, torch.Tensor) for v in values)
 
 
-def _choose_exact_fraction(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+def choose_exact_fraction(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
     """A boolean mask choosing exactly round(fraction * d) of the d components of each row."""
     d = x.shape[-1]
     k = round(fraction * d)
@@ -159,7 +133,7 @@ class Masking(Corruption):
     nu: float
 
     def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
-        chosen = _choose_exact_fraction(x, self.nu, generator)
+        chosen = choose_exact_fraction(x, self.nu, generator)
         return x.masked_fill(chosen, 0.0), chosen
 
     @property
@@ -175,7 +149,7 @@ class SaltPepper(Corruption):
     nu: float
 
     def corrupt_marked(self, x, generator, value_range=(0.0, 1.0)):
-        chosen = _choose_exact_fraction(x, self.nu, generator)
+        chosen = choose_exact_fraction(x, self.nu, generator)
         low, high = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in _unpack(value_range)[:2])
         salt = torch.rand(x.shape, generator=generator, device=x.device) < 0.5
         return torch.where(chosen, torch.where(salt, high, low), x), chosen
@@ -255,75 +229,3 @@ class Mixture(Corruption):
 
     def __hash__(self) -> int:
         return hash(tuple(self._parts))
-
-
-# name -> (class, the level's name, largest allowed level)
-_PROCESSES: dict[str, tuple[type[Corruption], str, float]] = {
-    "gaussian": (Gaussian, "sigma", float("inf")),
-    "speckle": (Speckle, "sigma", float("inf")),
-    "masking": (Masking, "nu", 1.0),
-    "saltpepper": (SaltPepper, "nu", 1.0),
-}
-
-
-def parse_one(spec: str) -> Corruption:
-    """Parse one `NAME:LEVEL[:OPTION...]` spec (or `none`) into a noise process.
-
-    Options: `clip` (Gaussian, speckle), `mean=M` (Gaussian).
-    """
-    text = spec.strip().lower()
-    if text == "none":
-        return NoNoise()
-    name, _, rest = text.partition(":")
-    if name == "none":
-        raise UsageError(f"`noise` {spec!r}: none takes no level; write none")
-    if name not in _PROCESSES:
-        known = ", ".join([*_PROCESSES, "none"])
-        raise UsageError(f"unknown noise {name!r} in `noise` {spec!r}; known: {known}")
-    cls, level_name, largest = _PROCESSES[name]
-    level_text, *options = rest.split(":") if rest else [""]
-    if not level_text:
-        raise UsageError(f"`noise` {spec!r} needs a level, e.g. {name}:0.3")
-    level = _number(level_text, spec, "level")
-    if not (0.0 <= level <= largest) or level != level:
-        bound = "[0, 1]" if largest == 1.0 else ">= 0 and finite"
-        raise UsageError(f"`noise` {spec!r}: {level_name} must be {bound}, got {level_text}")
-    if level == float("inf"):
-        raise UsageError(f"`noise` {spec!r}: {level_name} must be finite")
-    kwargs: dict = {}
-    for option in options:
-        key, has_value, value = option.partition("=")
-        if key == "clip" and not has_value and cls in (Gaussian, Speckle):
-            kwargs["clip"] = True
-        elif key == "mean" and has_value and cls is Gaussian:
-            kwargs["mean"] = _number(value, spec, "mean")
-            if abs(kwargs["mean"]) == float("inf"):
-                raise UsageError(f"`noise` {spec!r}: the mean must be finite")
-        else:
-            allowed = {Gaussian: "clip, mean=M", Speckle: "clip"}.get(cls, "none")
-            raise UsageError(f"`noise` {spec!r}: unknown option {option!r} for {name} (options: {allowed})")
-    return cls(level, **kwargs)
-
-
-def _number(text: str, spec: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"`noise` {spec!r}: {what} {text!r} is not a number") from None
-    if value != value:
-        raise UsageError(f"`noise` {spec!r}: {what} {text!r} is not a number")
-    return value
-
-
-def parse_noise(specs: str | list[str] | tuple[str, ...]) -> Corruption:
-    """Parse one spec, a comma-separated list of specs, or a list of them.
-
-    One process is returned as itself; several become a `Mixture`.
-    """
-    if isinstance(specs, str):
-        specs = [specs]
-    pieces = [piece for spec in specs for piece in spec.split(",") if piece.strip()]
-    if not pieces:
-        raise UsageError("`noise` needs at least one process, e.g. gaussian:0.3 (or none)")
-    parts = [parse_one(piece) for piece in pieces]
-    return parts[0] if len(parts) == 1 else Mixture(parts)

@@ -1,0 +1,172 @@
+"""SDAEClassifier: greedy denoising pretraining, then supervised fine-tuning, as a scikit-learn classifier."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sdae.corruption import parse_noise
+from sdae.data import Examples, Scaling, split_indices
+from sdae.data.arrays import scaling_for
+from sdae.model import StackedDenoisingAutoencoder, check_fits
+from sdae.sklearn.common import as_float_tensor, check_params, epochs_for, progress, seed_from
+from sdae.stages import best_record, pretrain, supervised_finetune
+from sdae.train import TrainOptions, resolve_device
+
+
+class SDAEClassifier(ClassifierMixin, BaseEstimator):
+    """A stacked denoising autoencoder classifier: greedy denoising pretraining, then supervised fine-tuning.
+
+    `fit` pretrains one denoising pair per hidden layer, puts a softmax layer on the top code and
+    trains every layer on the labels; a validation part of the training data (`validation_fraction`)
+    chooses the epoch whose weights are kept (early stopping).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(256, 128, 64)
+    noise : str or tuple of str, default="masking:0.25"
+        Noise processes for pretraining (see `SDAETransformer`); "none" gives an ordinary
+        autoencoder, and `pretrain_epochs=0` no pretraining at all.
+    pretrain_epochs : int or "auto", default="auto"
+        Epochs of greedy pretraining per pair; "auto" as in `SDAETransformer`.
+    epochs : int or "auto", default="auto"
+        Supervised fine-tuning epochs (at most; see `patience`); "auto" gives at least 2,500
+        optimizer steps and 30 epochs.
+    patience : int or None, default=None
+        Stop after this many epochs without a better validation error.
+    validation_fraction : float, default=0.1
+    batch_size : int, default=128
+    learning_rate : float, default=1e-3
+        For pretraining; fine-tuning uses half of it with a cosine decay.
+    optimizer : {"adam", "sgd"}, default="adam"
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+    verbose : bool, default=False
+        Progress bars and one line per epoch on standard error.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    model_ : StackedDenoisingAutoencoder
+        The trained network with its classifier head, on the CPU.
+    best_epoch_ : int
+        The fine-tuning epoch whose weights were kept.
+    validation_scores_ : list of float
+        Validation accuracy after each fine-tuning epoch.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sdae.sklearn import SDAEClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = SDAEClassifier(hidden_layer_sizes=(64,), pretrain_epochs=2, epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 128, 64),
+        *,
+        noise="masking:0.25",
+        pretrain_epochs="auto",
+        epochs="auto",
+        patience=None,
+        validation_fraction=0.1,
+        batch_size=128,
+        learning_rate=1e-3,
+        optimizer="adam",
+        device="cpu",
+        random_state=None,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.noise = noise
+        self.pretrain_epochs = pretrain_epochs
+        self.epochs = epochs
+        self.verbose = verbose
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.device = device
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Pretrain on X, then fine-tune on (X, y).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : SDAEClassifier
+        """
+        hidden = check_params(self)
+        fraction = self.validation_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, Real) or not 0 < fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
+        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, Integral)
+                                          or self.patience < 1):
+            raise ValueError(f"patience must be None or a whole number >= 1, got {self.patience!r}")
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"SDAEClassifier needs at least 2 classes in y, got {len(self.classes_)} class")
+        noise = parse_noise(self.noise)
+        device = resolve_device(self.device)
+        check_fits([X.shape[1], *hidden], device)
+        seed = seed_from(self.random_state)
+        setup = torch.Generator().manual_seed(seed)
+        train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
+        if len(val_index) == 0:
+            raise ValueError(f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
+                             "give more data or a larger fraction")
+        scaling = scaling_for(X[train_index.numpy()])
+        values = as_float_tensor(X).to(device)
+        labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
+        train = Examples(values[train_index.to(device)], scaling)
+        val = Examples(values[val_index.to(device)], scaling)
+        model = StackedDenoisingAutoencoder([X.shape[1], *hidden], generator=setup).to(device)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        options = dict(batch_size=self.batch_size, optimizer=self.optimizer)
+        hooks = progress(self.verbose)
+        pretrain(model, train, val, noise, TrainOptions(epochs=epochs_for(self.pretrain_epochs, len(train), self.batch_size, 10),
+                                                        lr=self.learning_rate, **options), generator, hooks=hooks)
+        model.add_head(len(self.classes_), generator=setup)
+        records = supervised_finetune(
+            model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
+            TrainOptions(epochs=epochs_for(self.epochs, len(train), self.batch_size, 30), lr=self.learning_rate / 2,
+                         schedule="cosine", **options), generator, self.patience, hooks=hooks)
+        self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
+        self.scaling_ = (scaling.offset, scaling.scale)
+        self.validation_scores_ = [1.0 - r.val_error for r in records]
+        self.best_epoch_ = best_record(records).epoch
+        return self
+
+    def _logits(self, X) -> torch.Tensor:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
+        x = Scaling(*self.scaling_).apply(as_float_tensor(X))
+        with torch.no_grad():
+            return self.model_.classify(x)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of `classes_`."""
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict(self, X):
+        """The most probable class of each example."""
+        best = self._logits(X).argmax(1).numpy()  # checks fitted-ness first
+        return self.classes_[best]

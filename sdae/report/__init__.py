@@ -1,0 +1,1 @@
+"""What users look at after training: test errors (reconstruction), SVMs on codes (probe), pictures (figures)."""

@@ -114,7 +114,7 @@ class DenoisingObjective:
 
 def unit_range(codes: torch.Tensor) -> ValueRange:
     """Each unit's own (minimum, maximum, standard deviation) over these clean codes: what its noise is relative to."""
-    return codes.min(0).values, codes.max(0).values, codes.std(0)
+    return codes.min(0).values, codes.max(0).values, codes.std(0, correction=0)
 
 
 class ClassificationObjective:

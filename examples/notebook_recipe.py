@@ -4,8 +4,9 @@ The notebook this project started from trained the 784-...-784 ReLU/Sigmoid netw
 pretraining: plain SGD (lr 0.01, weight decay 1e-5), squared error, batches of 32, 120 epochs, on
 MNIST digits of which half got Gaussian noise of mean -5.9 and standard deviation 5.9 on the 0-255
 scale (-0.0231 and 0.0231 on sdae's [0, 1] scale) and half speckle noise x + x * n, n ~ N(0, 1),
-each digit corrupted once before training. Here that is `sdae.finetune` on a fresh network with
-`Criterion(fixed=True)` and the noise `gaussian:0.0231:mean=-0.0231,speckle:1`.
+each digit corrupted once before training. Here that is `sdae.finetune` on a network started as
+PyTorch starts a Linear layer (not as sdae does), with `Criterion(fixed=True)` and the noise
+`gaussian:0.0231:mean=-0.0231,speckle:1`.
 
 Both networks are then scored on the same test digits, corrupted once from a fixed seed: by the
 notebook's noise and by sdae's default noise. `--compare RUN` adds a run folder's network (e.g.
@@ -42,7 +43,10 @@ def main() -> None:
 
     config = sdae.RunConfig(data=sdae.DataOptions("mnist", limit=args.limit), seed=args.seed, noise=[NOTEBOOK_NOISE])
     data = prepare(config, torch.device("cpu"))
-    model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=data.setup)
+    model = sdae.StackedDenoisingAutoencoder([784, *config.hidden])
+    torch.manual_seed(args.seed)  # the notebook's start: PyTorch's own Linear initialisation, not sdae's
+    for unit in [*model.encoder, *model.decoder]:
+        unit.linear.reset_parameters()
     options = sdae.TrainOptions(epochs=args.epochs, batch_size=32, optimizer="sgd", lr=0.01, momentum=0.0,
                                 weight_decay=1e-5, loss="mse")
     started = time.perf_counter()

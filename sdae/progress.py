@@ -62,10 +62,4 @@ class ProgressBars:
 
     def hooks(self, user: Hooks | None = None) -> Hooks:
         """These bars' hooks, passing every report on to `user`'s hooks too."""
-        user = user or Hooks()
-
-        def both(mine, theirs):
-            return mine if theirs is None else (lambda *a: (mine(*a), theirs(*a)))
-
-        return Hooks(on_batch=both(self.on_batch, user.on_batch), on_epoch=both(self.on_epoch, user.on_epoch),
-                     on_state=user.on_state, on_stage=both(self.on_stage, user.on_stage))
+        return Hooks(on_batch=self.on_batch, on_epoch=self.on_epoch, on_stage=self.on_stage).also(user)

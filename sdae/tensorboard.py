@@ -50,13 +50,8 @@ class TensorBoardLog:
         self.writer.close()
 
     def hooks(self, user: Hooks | None = None) -> Hooks:
-        user = user or Hooks()
-
-        def both(mine, theirs):
-            return mine if theirs is None else (lambda *a: (mine(*a), theirs(*a)))
-
-        return Hooks(on_batch=user.on_batch, on_epoch=both(self.on_epoch, user.on_epoch), on_state=user.on_state,
-                     on_stage=both(self.on_stage, user.on_stage))
+        """This log's hooks, passing every report on to `user`'s hooks too."""
+        return Hooks(on_epoch=self.on_epoch, on_stage=self.on_stage).also(user)
 
 
 def add_figures(run_path: str | Path, paths: list[Path]) -> None:

@@ -15,7 +15,7 @@ import math
 import time
 from functools import partial
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -89,6 +89,18 @@ class Hooks:
     on_epoch: Callable[[EpochRecord], None] | None = None
     on_state: Callable[[TrainingState], None] | None = None
     on_stage: Callable[[str, int, int], None] | None = None
+
+    def also(self, other: Hooks | None) -> Hooks:
+        """These hooks, then `other`'s, for every report."""
+        if other is None:
+            return self
+
+        def chain(first, then):
+            if first is None or then is None:
+                return first or then
+            return lambda *args: (first(*args), then(*args))
+
+        return Hooks(*(chain(getattr(self, f.name), getattr(other, f.name)) for f in fields(Hooks)))
 
 
 @dataclass

@@ -19,7 +19,7 @@ from sdae.train import TrainOptions
 
 PRETRAIN = ["pretrain", "--dataset", "digits", "--limit", "600", "--layers", "64,32", "--epochs", "1", "--batch-size",
             "16", "--seed", "3", "--device", "cpu", "--quiet"]
-EPOCHS = 24  # long enough that the run is still going when the test has looked at it and kills it
+EPOCHS = 40  # long enough that the run is still going when the test has looked at it and kills it
 FINETUNE = ["--epochs", str(EPOCHS), "--batch-size", "16", "--quiet"]
 
 
@@ -72,10 +72,11 @@ def test_sigkill_then_resume_ends_with_the_same_weights_and_takes_over_the_lock(
         time.sleep(0.01)
     # while it trains, a second writer is refused and changes nothing
     code, _, err = run_cli(capsys, *PRETRAIN, "--out", run, "--overwrite")
-    assert code == 1 and f"in use by process {process.pid} (fine-tuning, since" in err and err.count("\n") == 1
+    assert code == 1 and f"in use by process {process.pid} (fine-tuning, since" in err and err.count("\n") == 1, \
+        (code, err, process.poll())
     process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    _, child_err = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"the run ended ({process.returncode}) before it was killed: {child_err}"
     assert (run / "checkpoint.pt").exists() and not any(p.name.endswith(".tmp") for p in run.iterdir())
     assert 2 <= finetune_epochs_done(run) < EPOCHS
     code, _, err = run_cli(capsys, "finetune", run, "--resume", "--quiet", warnings=True)

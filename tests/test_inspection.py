@@ -133,3 +133,40 @@ def test_transformer_in_a_pipeline_with_grid_search():
     search.fit(X, y)
     assert set(search.best_params_) == {"sdaetransformer__layer", "svc__C"}
     assert search.score(X, y) > 0.5
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """The figures the report functions would save, kept to look at instead of written."""
+    from sdae.report import figures
+
+    kept = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path: kept.append(fig) or path)
+    return kept
+
+
+def test_curves_with_one_epoch_per_pair_show_points_and_whole_epochs(captured):
+    from sdae.report.figures import plot_curves
+    from sdae.train import EpochRecord
+
+    records = [EpochRecord("pretrain", k, 1, 0.5 / k, 0.6 / k, "mse", 1.0) for k in (1, 2)]
+    records += [EpochRecord("supervised", None, e, 1.0 / e, 1.1 / e, "cross-entropy", 1.0, val_error=0.1 / e)
+                for e in (1, 2, 3)]
+    plot_curves(records, "unused.png")
+    left, right = captured[0].axes[:2]
+    assert all(line.get_marker() not in (None, "None", "") for line in left.lines)
+    assert list(left.get_xticks()) == [1] and list(right.get_xticks()) == [1, 2, 3]
+    assert "Supervised" in right.get_title() and any("error" in ax.get_ylabel() for ax in captured[0].axes)
+
+
+def test_denoising_rows_say_their_error_and_codes_have_a_class_legend(captured):
+    from sdae.corruption import Gaussian
+    from sdae.report.figures import plot_codes, plot_denoising
+
+    model = sdae.StackedDenoisingAutoencoder([16, 4])
+    plot_denoising(model, torch.rand(3, 16), [Gaussian(0.2)], (4, 4), "unused.png")
+    labels = [ax.get_ylabel() for ax in captured[0].axes if ax.get_ylabel()]
+    assert labels[0] == "clean" and all("MSE" in label for label in labels[1:]) and len(labels) == 7
+    plot_codes(torch.rand(30, 4), torch.arange(30) % 3, "unused.png", "codes")
+    legend = captured[1].axes[0].get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["0", "1", "2"]

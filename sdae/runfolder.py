@@ -33,13 +33,14 @@ from sdae.files import FolderLock, atomic_torch_save, atomic_write_bytes, atomic
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.replace import discard, restore, set_aside
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
+from sdae.tensorboard import FOLDER as TENSORBOARD
 from sdae.train import EpochRecord, TrainingState
 
 FORMAT = 3
 MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.safetensors", "model.safetensors"
 METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
-WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, "tensorboard")
+WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, TENSORBOARD)
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
 
 

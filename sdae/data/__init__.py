@@ -17,7 +17,6 @@ from sdae.data.dataset import Dataset, Examples, Scaling, split_indices
 from sdae.errors import UsageError
 
 __all__ = ["Dataset", "Examples", "Scaling", "load_dataset", "load_digits", "split_indices"]
-NAMED = ("mnist", "digits", "patches")
 
 
 def load_digits(limit: int | None = None) -> Dataset:

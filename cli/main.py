@@ -11,6 +11,7 @@ import sdae
 from sdae.errors import Interrupted, SDAEError, UsageError
 
 from . import messages
+from .bench_command import bench
 from .inspect_commands import encode, evaluate, info, runs, svm, visualize
 from .messages import translate
 from .train_commands import finetune, pretrain
@@ -26,7 +27,7 @@ def cli(debug: bool) -> None:
     _state["debug"] = debug
 
 
-for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, svm):
+for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, svm, bench):
     cli.add_command(command)
 
 

@@ -15,7 +15,7 @@ from .options import DEFAULT_TRAIN, DEFAULTS, parse_emphasis, parse_layers, trai
 
 # Where each pretrain option lands in a RunConfig, for options given on the line over a --config file.
 FIELDS = {"dataset": ("data", "dataset"), "data_dir": ("data", "data_dir"), "limit": ("data", "limit"),
-          "val_fraction": ("data", "val_fraction"), "layers": ("hidden",), "tied": ("tied",), "activation": ("activation",),
+          "val_fraction": ("data", "val_fraction"), "scale": ("data", "scale"), "layers": ("hidden",), "tied": ("tied",), "activation": ("activation",),
           "noise": ("noise",), "emphasis": ("emphasis",), "fixed_noise": ("fixed_noise",), "seed": ("seed",),
           "device": ("device",), "save_every": ("save_every",), "log_to": ("log",),
           **{name: ("pretrain", name) for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
@@ -54,11 +54,15 @@ from sdae.progress import ProgressBars
 
 @click.command()
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder to create.")
-@click.option("--dataset", default=DEFAULTS.data.dataset, show_default=True, help="mnist, digits, patches, or a .npz/.npy file.")
+@click.option("--dataset", default=DEFAULTS.data.dataset, show_default=True,
+              help="mnist, digits, patches, a 2007 benchmark (mnist-basic, mnist-rot, mnist-bg-rand, mnist-bg-img, "
+                   "mnist-rot-bg-img, rectangles, rectangles-image, convex), or a .npz/.npy file.")
+@click.option("--scale", type=float, default=DEFAULTS.data.scale, show_default=True,
+              help="2007 benchmarks: fraction of the published split sizes.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.  [default: $SDAE_DATA_DIR, else ~/.cache/sdae/mnist]")
 @click.option("--limit", type=int, default=None, help="Use only the first N training examples.")
 @click.option("--val-fraction", type=float, default=DEFAULTS.data.val_fraction, show_default=True,
-              help="Fraction of the training examples held out for validation.")
+              help="Fraction of the training examples held out for validation (the 2007 benchmarks use their published split).")
 @click.option("--layers", default=",".join(map(str, DEFAULTS.hidden)), show_default=True, help="Hidden sizes, input side first.")
 @click.option("--tied", is_flag=True, help="Tie each decoder weight to its encoder weight, transposed.")
 @click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULTS.activation, show_default=True,
@@ -77,7 +81,7 @@ from sdae.progress import ProgressBars
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Start from the settings in FILE (a run's config.json, or TOML); options given here override them.")
 @click.pass_context
-def pretrain(ctx, out, dataset, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise,
+def pretrain(ctx, out, dataset, scale, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise,
              log_to, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
              resume, overwrite, quiet, seed, config_file):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
@@ -88,7 +92,7 @@ def pretrain(ctx, out, dataset, data_dir, limit, val_fraction, layers, tied, act
         folder = sdae.resume_pretraining(out, hooks=hooks, device=device, data_dir=data_dir)
     else:
         config = RunConfig(
-            data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction),
+            data=DataOptions(dataset=dataset, data_dir=data_dir, limit=limit, val_fraction=val_fraction, scale=scale),
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
             activation=activation, emphasis=parse_emphasis(emphasis), fixed_noise=fixed_noise, log=list(log_to),
             save_every=DEFAULTS.save_every if save_every is None else save_every,

@@ -27,7 +27,8 @@ class DataOptions:
     dataset: str = "mnist"
     data_dir: str | None = None
     limit: int | None = None
-    val_fraction: float = 0.1
+    val_fraction: float = 0.1  # ignored by datasets with a published validation split (the 2007 benchmarks)
+    scale: float = 1.0  # the 2007 benchmarks: fraction of the published split sizes
 
     def validate(self) -> DataOptions:
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -39,6 +40,9 @@ class DataOptions:
         fraction = self.val_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
             raise UsageError(f"`val_fraction` must be in [0, 1), got {fraction!r}")
+        scale = self.scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
+            raise UsageError(f"`scale` must be a fraction of the published sizes in (0, 1], got {scale!r}")
         return self
 
     def with_data_dir(self, data_dir: str | None) -> DataOptions:

@@ -6,60 +6,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 import sdae
-from sdae.data import variants
 from sdae.sklearn import SDAEClassifier
 from sdae.train import TrainOptions
-
-
-@pytest.fixture(scope="module")
-def fake_mnist():
-    """Digit-like images: a random bright blob on black, labels 0-9, enough for the small scales."""
-    rng = np.random.default_rng(0)
-    images = np.zeros((1500, 28, 28), dtype=np.uint8)
-    for i in range(1500):
-        r, c = rng.integers(4, 20, 2)
-        images[i, r:r + 6, c:c + 3] = rng.integers(100, 256)
-    return images, np.arange(1500) % 10
-
-
-@pytest.mark.parametrize("name", variants.NAMES)
-def test_each_variant_has_shapes_range_balance_and_is_reproducible(name, fake_mnist):
-    a = variants.generate(name, seed=1, scale=0.02, mnist=fake_mnist)
-    b = variants.generate(name, seed=1, scale=0.02, mnist=fake_mnist)
-    c = variants.generate(name, seed=2, scale=0.02, mnist=fake_mnist)
-    expected = variants.split_sizes(name, 0.02)
-    assert tuple(len(a.x[s]) for s in ("train", "valid", "test")) == expected
-    for split in ("train", "valid", "test"):
-        assert a.x[split].shape == (len(a.y[split]), 784) and a.x[split].dtype == np.float32
-        assert a.x[split].min() >= 0 and a.x[split].max() <= 1
-        assert np.array_equal(a.x[split], b.x[split]) and np.array_equal(a.y[split], b.y[split])
-    assert not np.array_equal(a.x["test"], c.x["test"])
-    counts = np.bincount(a.y["test"])
-    n_classes = 10 if name.startswith("mnist") else 2
-    assert len(counts) == n_classes and counts.min() > 0.5 * counts.mean()
-
-
-def test_published_split_sizes():
-    assert variants.split_sizes("mnist-rot") == (10000, 2000, 50000)
-    assert variants.split_sizes("rectangles") == (1000, 200, 50000)
-
-
-def test_variant_semantics(fake_mnist):
-    rect = variants.generate("rectangles", scale=0.05)
-    images = rect.x["train"].reshape(-1, 28, 28)
-    for image, label in zip(images, rect.y["train"]):
-        rows, cols = np.nonzero(image)
-        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-        assert (height > width) == bool(label) and abs(height - width) >= 3
-    basic = variants.generate("mnist-basic", scale=0.02, mnist=fake_mnist)
-    bg = variants.generate("mnist-bg-rand", scale=0.02, mnist=fake_mnist)
-    digit = basic.x["train"] > 0
-    assert np.array_equal(bg.x["train"][digit], basic.x["train"][digit])  # same digits, same order
-    assert (bg.x["train"][~digit] > 0).mean() > 0.99  # background replaced by noise
-    convex = variants.generate("convex", scale=0.02)
-    for image, label in zip(convex.x["train"].reshape(-1, 28, 28), convex.y["train"]):
-        area, hull = image.sum(), variants._hull_area(image > 0)
-        assert (area >= 0.8 * hull) if label else (area < 0.75 * hull)
 
 
 def test_supervised_finetuning_learns(mnist_small):

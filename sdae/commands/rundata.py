@@ -62,11 +62,15 @@ class RunData:
 def prepare(config: RunConfig, device: torch.device, recorded: dict | None = None) -> RunData:
     """Load the data, check it is the data the run recorded (if given), split it by the seed, put it on the device."""
     data = config.data
-    dataset = load_dataset(data.dataset, data.data_dir, data.limit)
+    dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale)
     if recorded is not None:
         _check_same(dataset, recorded)
     setup = torch.Generator().manual_seed(config.seed)
-    train_index, val_index = split_indices(len(dataset.train), data.val_fraction, setup)
+    if dataset.val_count:  # a published split: its validation examples come last
+        n = len(dataset.train)
+        train_index, val_index = torch.arange(n - dataset.val_count), torch.arange(n - dataset.val_count, n)
+    else:
+        train_index, val_index = split_indices(len(dataset.train), data.val_fraction, setup)
     examples = dataset.examples("train", device)
     val = examples.subset(val_index.to(device)) if len(val_index) else None
     return RunData(dataset, examples.subset(train_index.to(device)), val, train_index, val_index, setup)

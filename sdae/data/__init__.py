@@ -12,7 +12,7 @@ import os
 import numpy as np
 import torch
 
-from sdae.data import arrays, mnist
+from sdae.data import arrays, mnist, variants
 from sdae.data.dataset import Dataset, Examples, Scaling, split_indices
 from sdae.errors import UsageError
 
@@ -41,8 +41,10 @@ def load_digits(limit: int | None = None) -> Dataset:
     )
 
 
-def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Dataset:
-    """Load a dataset by name (`mnist`, `digits`, `patches`) or from a `.npz`/`.npy` path."""
+def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None,
+                 scale: float = 1.0) -> Dataset:
+    """Load a dataset by name (`mnist`, `digits`, `patches`, one of the 2007 benchmark problems in
+    `variants.NAMES`, made at `scale` times the published sizes) or from a `.npz`/`.npy` path."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"`limit` must be a positive number of examples, got {limit!r}")
     if spec == "mnist":
@@ -53,6 +55,11 @@ def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: in
         from sdae.data.images import load_patches
 
         return load_patches(limit)
+    if spec in variants.NAMES:
+        from sdae.data import benchmark_store
+
+        return benchmark_store.load(spec, scale, data_dir, limit)
     if str(spec).endswith((".npz", ".npy")):
         return arrays.load(spec, limit)
-    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, or a path ending in .npz or .npy")
+    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, "
+                     f"{', '.join(variants.NAMES)}, or a path ending in .npz or .npy")

@@ -42,6 +42,7 @@ class Dataset:
     scaling: Scaling
     image_shape: tuple[int, int] | None
     source: str | None = None  # the folder or file it was read from
+    val_count: int | None = None  # the last val_count training examples are a published validation split
 
     @property
     def input_dim(self) -> int:

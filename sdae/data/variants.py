@@ -1,12 +1,14 @@
-"""The benchmark variants of Larochelle et al. (ICML 2007), generated reproducibly from a seed.
+"""The benchmark problems of Larochelle et al. (ICML 2007), generated reproducibly from a seed.
 
 The original files cannot be downloaded here, so each problem is regenerated from its published
-recipe. Images are 28x28 in [0, 1]; splits follow the issue's sizes (train/valid/test
-10000/2000/50000; rectangles 1000/200/50000). Beside each generator: what the original recipe
-says, and where we had to choose.
+description (the paper, section 5 and the benchmark's pages: "MnistVariations", "RectanglesData",
+"ConvexNonConvex" on the LISA lab's public wiki). Images are 28x28 in [0, 1]. Split sizes are the
+published ones: train/valid/test 10000/2000/50000, rectangles 1000/200/50000, convex 6000/2000/50000
+(the page gives 8000 training examples, "the last 2000 ... as validation sets").
 
-Digits are drawn from all 70,000 MNIST images (training and test files together, as the originals
-were), without replacement, so the 62,000 examples of a digit problem are all different digits.
+Beside each generator: what the description says, and where it is silent, what we chose. Digits
+are drawn from all 70,000 MNIST images (training and test files together, as the originals were),
+without replacement, so the 62,000 examples of a digit problem are all different digits.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from torch.nn import functional as F
 from sdae.errors import UsageError
 
 SIZE = 28
-SPLITS = {"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000)}
+SPLITS = {"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000), "convex": (6000, 2000, 50000)}
 NAMES = ("mnist-basic", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img", "rectangles",
          "rectangles-image", "convex")
+RECIPE = 2  # bumped whenever a generator changes what it makes for a given seed (cached copies are remade)
+MIN_PATCH_STD = 10 / 255  # background patches flatter than this are skipped ("low pixel variance")
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Variant:
 
 
 def split_sizes(name: str, scale: float = 1.0) -> tuple[int, int, int]:
-    sizes = SPLITS["rectangles" if name == "rectangles" else "default"]
+    sizes = SPLITS.get(name, SPLITS["default"])
     return tuple(max(10, round(s * scale)) for s in sizes)  # type: ignore[return-value]
 
 
@@ -51,31 +55,43 @@ def rotate(images: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
 
 
 def image_patches(count: int, rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
-    """Grey-level size x size patches at random places of scikit-learn's two photographs, in [0, 1]."""
+    """Grey-level size x size patches at random places of scikit-learn's two photographs, in [0, 1],
+    skipping flat ones (standard deviation below `MIN_PATCH_STD`, about 48% of all places: sky, walls)."""
     from sdae.data.images import grey_images, random_patches
 
-    return random_patches(grey_images(), count, rng, size).reshape(count, size, size)
+    images, kept, found = grey_images(), [], 0
+    while found < count:
+        patches = random_patches(images, 2 * (count - found) + 16, rng, size)
+        patches = patches[patches.std(axis=1) >= MIN_PATCH_STD]
+        patches = patches[rng.permutation(len(patches))[: count - found]]
+        kept.append(patches)
+        found += len(patches)
+    return np.concatenate(kept).reshape(count, size, size)
 
 
 def put_on_background(digits: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """Background pixels (exactly 0 in the digit image) take the background's value; digit pixels stay."""
-    return np.where(digits > 0, digits, background)
+    """Each pixel is the brighter of the digit's and the background's: the stroke (white) stays
+    whole, its anti-aliased edge blends into the background instead of cutting a dark ring into it."""
+    return np.maximum(digits, background)
 
 
 def digit_variant(name: str, images: np.ndarray, labels: np.ndarray, sizes, seed: int) -> Variant:
     """mnist-basic, -rot, -bg-rand, -bg-img, -rot-bg-img from MNIST images (n, 28, 28) uint8.
 
-    Original recipes (Larochelle et al. 2007, and the benchmark's web page):
+    Published recipes:
     - basic: a subset of MNIST, 10000/2000/50000.
-    - rot: each digit rotated by an angle uniform in [0, 2 pi). Our choice: bilinear interpolation
-      about the image centre (the original does not say which interpolation).
+    - rot: "the digits were rotated by an angle generated uniformly between 0 and 2 pi radians".
+      Our choice: bilinear interpolation about the image centre (the interpolation is not given).
     - bg-rand: "a random background was inserted in the digit image. Each pixel value of the
-      background was generated uniformly between 0 and 255." Our choice: a pixel is background
-      where the digit image is exactly 0.
-    - bg-img: the background is a random patch from one of 20 black-and-white photographs.
-      Our choice: the two photographs scikit-learn ships (china.jpg, flower.jpg) in grey levels,
-      random 28x28 patches; the original's 20 images are not available here.
+      background was generated uniformly between 0 and 255."
+    - bg-img: "a patch from a black and white image was used as the background for the digit
+      image. The patches were extracted randomly from a set of 20 images downloaded from the
+      internet. Patches which had low pixel variance (i.e. contained little texture) were ignored."
+      Our choices: the two photographs scikit-learn ships (china.jpg, flower.jpg) in grey levels
+      (the 20 originals are not available), patches with a standard deviation under 10/255 skipped.
     - rot-bg-img: rotation first, then the image background.
+    How digit and background combine is not written down; ours: the per-pixel maximum
+    (`put_on_background`).
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
@@ -88,7 +104,7 @@ def digit_variant(name: str, images: np.ndarray, labels: np.ndarray, sizes, seed
         angles = torch.from_numpy(rng.uniform(0, 2 * math.pi, n).astype(np.float32))
         x = rotate(torch.from_numpy(x), angles).clamp_(0, 1).numpy()
     if name.endswith("bg-rand"):
-        x = put_on_background(x, rng.uniform(0, 1, x.shape).astype(np.float32))
+        x = put_on_background(x, rng.integers(0, 256, x.shape).astype(np.float32) / 255.0)
     elif name.endswith("bg-img"):
         x = put_on_background(x, image_patches(n, rng).astype(np.float32))
     return _split(name, x.reshape(n, -1), y, sizes)
@@ -97,15 +113,18 @@ def digit_variant(name: str, images: np.ndarray, labels: np.ndarray, sizes, seed
 # -------------------------------------------------------------------------------- rectangles
 
 
-def rectangle_shapes(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Top, left, height, width of n rectangles inside the image, height != width by >= 3 pixels,
-    and the label 1 for tall (height > width), 0 for wide, balanced."""
+def rectangle_shapes(n: int, rng: np.random.Generator, min_side: int = 1, min_area: int = 0,
+                     max_area: int = SIZE * SIZE) -> tuple[np.ndarray, ...]:
+    """Top, left, height, width of n rectangles inside the image, and the label 1 for tall
+    (height > width), 0 for wide, classes exactly balanced. Height and width are drawn uniformly
+    from [min_side, 28] and redrawn when they differ by less than 3 pixels or the area is outside
+    [min_area, max_area]; the top-left corner is uniform among the places where it fits."""
     labels = rng.permutation(np.arange(n) % 2)
     tops, lefts, heights, widths = (np.empty(n, dtype=np.int64) for _ in range(4))
     for i, tall in enumerate(labels):
         while True:
-            h, w = rng.integers(3, SIZE - 1, 2)
-            if abs(int(h) - int(w)) >= 3 and (h > w) == bool(tall):
+            h, w = (int(v) for v in rng.integers(min_side, SIZE + 1, 2))
+            if abs(h - w) >= 3 and (h > w) == bool(tall) and min_area <= h * w <= max_area:
                 break
         tops[i], lefts[i] = rng.integers(0, SIZE - h + 1), rng.integers(0, SIZE - w + 1)
         heights[i], widths[i] = h, w
@@ -125,13 +144,15 @@ def rectangle_masks(tops, lefts, heights, widths, outline: bool) -> np.ndarray:
 def rectangles(sizes, seed: int) -> Variant:
     """White rectangle outlines on black; tall (1) or wide (0).
 
-    Original: "the height and width of the rectangles were sampled uniformly, but when their
-    difference was smaller than 3 pixels the sample was rejected"; the rectangle lies in the image.
-    Our choices: sides from 3 to 26 pixels, classes exactly balanced.
+    Published: "the height and width of the rectangles were sampled uniformly, but when their
+    difference was smaller than 3 pixels the sample was rejected. The top left corner of the
+    rectangles was also sampled uniformly, with the constraint that the whole rectangle fits in the
+    image." Our choices: sides from 3 pixels (a thinner outline is not a rectangle's), classes
+    exactly balanced.
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
-    *box, labels = rectangle_shapes(n, rng)
+    *box, labels = rectangle_shapes(n, rng, min_side=3)
     x = rectangle_masks(*box, outline=True).astype(np.float32)
     return _split("rectangles", x.reshape(n, -1), labels, sizes)
 
@@ -139,13 +160,16 @@ def rectangles(sizes, seed: int) -> Variant:
 def rectangles_image(sizes, seed: int) -> Variant:
     """A rectangle filled with one image patch, on a background that is another image patch.
 
-    Original: "the border and inside of the rectangles corresponds to an image patch and a
-    background patch is also sampled", tall vs wide as in rectangles. Our choice: patches from
-    scikit-learn's two photographs; inside and background patches are independent draws.
+    Published: "the border and inside of the rectangles corresponds to an image patch and a
+    background patch is also sampled", tall vs wide as in rectangles, with the rectangles
+    constrained so that the class is not read off trivially. The exact constraints are not given;
+    ours: each side at least 7 pixels, sides differing by at least 3, and the area between a
+    quarter and three quarters of the image (196 to 588 pixels), so that neither texture fills
+    nearly all of it; patches as for mnist-bg-img, inside and background independent draws.
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
-    *box, labels = rectangle_shapes(n, rng)
+    *box, labels = rectangle_shapes(n, rng, min_side=7, min_area=SIZE * SIZE // 4, max_area=3 * SIZE * SIZE // 4)
     inside = rectangle_masks(*box, outline=False)
     x = np.where(inside, image_patches(n, rng), image_patches(n, rng)).astype(np.float32)
     return _split("rectangles-image", x.reshape(n, -1), labels, sizes)
@@ -153,53 +177,89 @@ def rectangles_image(sizes, seed: int) -> Variant:
 
 # ------------------------------------------------------------------------------------ convex
 
+_CENTRES = (np.stack(np.mgrid[0:SIZE, 0:SIZE], -1).reshape(-1, 2) + 0.5)  # pixel centres (row, col)
+CONVEX_HALF_PLANES_P = 0.195  # geometric parameter of the number of half-planes, convex candidates
+UNION_HALF_PLANES_P = 0.07  # the same for each set of a non-convex union
+AREA_BIN = 8  # white-pixel counts are matched between the classes in bins of this width
 
-def _half_plane_region(rng: np.random.Generator, count: int) -> np.ndarray:
-    """The intersection of `count` random half-planes that pass near the image, as a boolean image."""
-    ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64) + 0.5
-    cy, cx = rng.uniform(8, 20, 2)
-    region = np.ones((SIZE, SIZE), dtype=bool)
-    for angle in rng.uniform(0, 2 * math.pi, count):
-        distance = rng.uniform(3, 11)
-        region &= (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle) <= distance
-    return region
+
+def convex_region(rng: np.random.Generator, p: float, min_pixels: int) -> np.ndarray:
+    """The intersection of a geometric(p) number of half-planes, each bounded by a line through a
+    uniform point of the image at a uniform orientation; redrawn until it has min_pixels pixels."""
+    while True:
+        count = int(rng.geometric(p))
+        points = rng.uniform(0, SIZE, (count, 2))
+        angles = rng.uniform(0, 2 * math.pi, count)
+        normals = np.stack([np.cos(angles), np.sin(angles)], 1)
+        region = (((_CENTRES[:, None, :] - points[None]) * normals[None]).sum(-1) >= 0).all(1)
+        if region.sum() >= min_pixels:
+            return region.reshape(SIZE, SIZE)
+
+
+def is_convex(region: np.ndarray) -> bool:
+    """The published test checks "a convexity condition for every pair of pixels in the set" (the
+    segment between them stays in the set). On a pixel grid that is digital convexity, which we
+    test exactly: every pixel whose centre lies in the convex hull of the set's pixel centres
+    belongs to the set. Every rasterised convex region passes (the hull of its centres lies inside
+    the region); a union that leaves any pixel of its hull empty fails."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    centres = np.argwhere(region).astype(np.float64)
+    if len(centres) < 3 or np.linalg.matrix_rank(centres - centres[0]) < 2:
+        return True  # a point or a straight run of pixels
+    try:
+        hull = ConvexHull(centres)
+    except QhullError:
+        return True
+    grid = np.argwhere(np.ones_like(region)).astype(np.float64)
+    inside = (grid @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9).all(axis=1)
+    return bool(region.reshape(-1)[inside].all())
+
+
+def non_convex_region(rng: np.random.Generator) -> np.ndarray:
+    """The union of 2 to 4 (uniform) convex regions of geometric(0.07) half-planes and at least 10
+    pixels, redrawn until it fails the convexity test."""
+    while True:
+        region = np.zeros((SIZE, SIZE), dtype=bool)
+        for _ in range(int(rng.integers(2, 5))):
+            region |= convex_region(rng, UNION_HALF_PLANES_P, 10)
+        if not is_convex(region):
+            return region
 
 
 def convex(sizes, seed: int) -> Variant:
     """White regions on black: convex (1) or not (0).
 
-    Original: convex images are "the intersection of a number of half-planes whose location and
-    orientation were chosen uniformly at random"; non-convex ones are unions of such regions that
-    are not convex. Our choices: 3 to 8 half-planes around a random centre; a non-convex example is
-    the union of two such regions whose area is below 75% of its convex hull's (rasterised convex
-    regions measure down to about 80%, so the two classes do not overlap by this measure); every region
-    has at least 20 pixels; classes exactly balanced.
+    Published: a convex image is the intersection of a geometric(0.195) number of half-planes
+    "whose location and orientation were chosen uniformly at random", with at least 19 pixels; a
+    non-convex one is the union of 2 to 4 such sets (geometric(0.07) half-planes, at least 10 pixels
+    each) that fails a convexity test on every pair of its pixels; "the parameters ... were balanced
+    to ensure that the mean number of pixels of value 255 is the same". Our choice for that last
+    step: candidates of both classes are drawn and kept so that their white-pixel counts have the
+    same histogram (bins of 8 pixels), which equalises more than the mean: the count alone tells
+    the classes apart no better than chance.
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
-    labels = rng.permutation(np.arange(n) % 2).astype(np.int64)
-    x = np.zeros((n, SIZE, SIZE), dtype=np.float32)
-    for i, is_convex in enumerate(labels):
-        while True:
-            region = _half_plane_region(rng, int(rng.integers(3, 9)))
-            if not is_convex:
-                region = region | _half_plane_region(rng, int(rng.integers(3, 9)))
-            area = int(region.sum())
-            if area < 20:
-                continue
-            if is_convex or area < 0.75 * _hull_area(region):
-                break
-        x[i] = region
-    return _split("convex", x.reshape(n, -1), labels, sizes)
+    half = [n - n // 2, n // 2]  # non-convex (0), convex (1)
+    pools: list[dict[int, list[np.ndarray]]] = [{}, {}]
 
+    def matched() -> int:
+        return sum(min(len(pools[0].get(k, ())), len(pools[1].get(k, ()))) for k in set(pools[0]) | set(pools[1]))
 
-def _hull_area(region: np.ndarray) -> float:
-    """Area, in pixels, of the convex hull of the region's pixel squares (the hull of their corners)."""
-    from scipy.spatial import ConvexHull
-
-    centres = np.argwhere(region).astype(np.float64)
-    corners = (centres[:, None, :] + np.array([[0, 0], [0, 1], [1, 0], [1, 1]])[None]).reshape(-1, 2)
-    return float(ConvexHull(corners).volume)  # in 2-D, "volume" is the area
+    while matched() < half[0]:
+        for label, make in ((0, lambda: non_convex_region(rng)), (1, lambda: convex_region(rng, CONVEX_HALF_PLANES_P, 19))):
+            region = make()
+            pools[label].setdefault(int(region.sum()) // AREA_BIN, []).append(region)
+    chosen: list[list[np.ndarray]] = [[], []]
+    for k in sorted(set(pools[0]) & set(pools[1])):
+        take = min(len(pools[0][k]), len(pools[1][k]))
+        chosen[0] += pools[0][k][:take]
+        chosen[1] += pools[1][k][:take]
+    images = np.concatenate([np.stack(chosen[0][: half[0]]), np.stack(chosen[1][: half[1]])])
+    labels = np.repeat(np.array([0, 1], dtype=np.int64), half)
+    order = rng.permutation(n)
+    return _split("convex", images[order].reshape(n, -1).astype(np.float32), labels[order], sizes)
 
 
 # ------------------------------------------------------------------------------------- entry

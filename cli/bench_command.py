@@ -1,0 +1,58 @@
+"""`sdae bench`: the 2007 benchmark problems, SdA-3 and an RBF SVM beside the paper's Table 3."""
+
+from __future__ import annotations
+
+
+import click
+
+from sdae.commands.bench import BenchOptions, BenchRow, bench as run_bench
+from sdae.data.variants import NAMES
+from sdae.errors import UsageError
+from sdae.files import atomic_write_json
+from sdae.progress import ProgressBars
+
+DEFAULT = BenchOptions()
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"`noise_levels` {text!r}: give masking fractions separated by commas, e.g. 0.1,0.25,0.4") from None
+
+
+def _line(row: BenchRow) -> str:
+    paper = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    return (f"{row.problem:<17} {'/'.join(map(str, row.sizes)):>16} {row.sda3_error:6.2f} +-{row.sda3_interval:4.2f} "
+            f"{paper(row.paper_sda3):>6} {100 * row.noise:4.0f}% {row.svm_error:6.2f} +-{row.svm_interval:4.2f} "
+            f"{paper(row.paper_svm):>6} {row.sda3_seconds + row.svm_seconds:7.0f}")
+
+
+@click.command()
+@click.option("--problems", default=",".join(NAMES), show_default=True, help="Benchmark problems, separated by commas.")
+@click.option("--scale", type=float, default=DEFAULT.scale, show_default=True, help="Fraction of the published split sizes.")
+@click.option("--units", type=int, default=DEFAULT.units, show_default=True, help="Units in each of the three hidden layers.")
+@click.option("--noise-levels", default=",".join(f"{v:g}" for v in DEFAULT.noise_levels), show_default=True,
+              help="Masking fractions; the validation split chooses one per problem.")
+@click.option("--pretrain-epochs", type=int, default=DEFAULT.pretrain_epochs, show_default=True, help="Epochs per pair.")
+@click.option("--epochs", type=int, default=DEFAULT.epochs, show_default=True, help="Supervised fine-tuning epochs, at most.")
+@click.option("--patience", type=int, default=DEFAULT.patience, show_default=True,
+              help="Stop fine-tuning after N epochs without a better validation error.")
+@click.option("--seed", type=int, default=DEFAULT.seed, show_default=True)
+@click.option("--device", default=DEFAULT.device, show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def bench(problems, scale, units, noise_levels, pretrain_epochs, epochs, patience, seed, device, data_dir, out, quiet):
+    """SdA-3 (corruption level chosen on validation) and an RBF SVM (C and gamma chosen on validation,
+    refit on training + validation) on the 2007 benchmark problems, beside the paper's Table 3."""
+    options = BenchOptions(scale=scale, units=units, noise_levels=_levels(noise_levels), pretrain_epochs=pretrain_epochs,
+                           epochs=epochs, patience=patience, seed=seed, device=device, data_dir=data_dir)
+    click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} "
+               f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")
+    rows = run_bench([p.strip() for p in problems.split(",") if p.strip()], options,
+                     hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)))
+    if out:
+        atomic_write_json(out, {"options": {**vars(options), "noise_levels": list(options.noise_levels)},
+                                "rows": [row.to_dict() for row in rows]})
+        click.echo(f"wrote {out}")

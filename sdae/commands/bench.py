@@ -1,0 +1,152 @@
+"""`sdae bench`: SdA-3 and an RBF SVM on the 2007 benchmark problems, beside Vincent et al. (2010), Table 3.
+
+Protocol, as the paper's (section 5 and the benchmark pages):
+- SdA-3: three denoising pairs of `units` units pretrained greedily with masking noise, a softmax
+  layer, supervised fine-tuning of the whole network; the validation split chooses the
+  fine-tuning epoch and, from `noise_levels`, the corruption level (the paper chose it per problem
+  the same way). Only the chosen network is tested.
+- SVM-rbf: C and gamma chosen on the validation split, then refit on training + validation
+  (`sdae.report.probe.svm_errors`), as the original SVM protocol did.
+- 95% intervals as the paper gives them: error +- 1.96 sqrt(error (1 - error) / test size).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from sdae.corruption import Masking
+from sdae.data import benchmark_store, variants
+from sdae.errors import UsageError
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.stages import best_record, classification_scores, pretrain, supervised_finetune
+from sdae.train import Hooks, TrainOptions, resolve_device
+
+# Vincent et al. (2010), Table 3: test error (%) of SdA-3 and SVM-rbf, and the SdA-3's chosen masking level.
+PAPER = {"mnist-basic": (2.84, 3.03, 0.10), "mnist-rot": (9.53, 11.11, 0.25), "mnist-bg-rand": (10.30, 14.58, 0.40),
+         "mnist-bg-img": (16.68, 22.61, 0.25), "mnist-rot-bg-img": (43.76, 55.18, 0.25),
+         "rectangles": (1.99, 2.15, 0.10), "rectangles-image": (21.59, 24.04, 0.25), "convex": (19.06, 19.13, 0.10)}
+
+
+@dataclass
+class BenchOptions:
+    scale: float = 1.0
+    units: int = 1000
+    noise_levels: tuple[float, ...] = (0.10, 0.25, 0.40)  # masking fractions; validation chooses one
+    pretrain_epochs: int = 15  # per pair
+    epochs: int = 50  # supervised fine-tuning, at most
+    patience: int | None = 10
+    pretrain_lr: float = 1e-3
+    lr: float = 5e-4
+    seed: int = 0
+    device: str = "auto"
+    data_dir: str | None = None
+
+    def validate(self) -> BenchOptions:
+        benchmark_store.check_scale(self.scale)
+        if not self.noise_levels or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in self.noise_levels):
+            raise UsageError(f"`noise_levels` must be masking fractions in [0, 1), got {self.noise_levels!r}")
+        for name in ("units", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"`{name}` must be a whole number >= 1, got {value!r}")
+        if isinstance(self.pretrain_epochs, bool) or not isinstance(self.pretrain_epochs, int) or self.pretrain_epochs < 0:
+            raise UsageError(f"`pretrain_epochs` must be a whole number >= 0, got {self.pretrain_epochs!r}")
+        return self
+
+
+@dataclass
+class BenchRow:
+    problem: str
+    sizes: tuple[int, int, int]  # train, valid, test
+    sda3_error: float  # % on the test split
+    sda3_interval: float  # half-width of the 95% interval, %
+    noise: float  # the masking level validation chose
+    sda3_valid: dict[str, float] = field(default_factory=dict)  # masking level -> best validation error, %
+    best_epoch: int = 0
+    svm_error: float = 0.0
+    svm_interval: float = 0.0
+    svm_C: float = 0.0
+    svm_gamma: float | None = None
+    svm_valid: float = 0.0
+    paper_sda3: float | None = None
+    paper_svm: float | None = None
+    paper_noise: float | None = None
+    sda3_seconds: float = 0.0
+    svm_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def interval(error: float, n: int) -> float:
+    """Half-width of the 95% interval of an error rate (a fraction) measured on n examples."""
+    return 1.96 * math.sqrt(error * (1 - error) / n)
+
+
+def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None):
+    n = len(dataset.train)
+    cut = n - dataset.val_count
+    x = dataset.examples("train", device)
+    train, val = x.subset(torch.arange(cut, device=device)), x.subset(torch.arange(cut, n, device=device))
+    labels = dataset.train_labels.to(device)
+    test, test_labels = dataset.examples("test", device), dataset.test_labels.to(device)
+    classes = int(labels.max()) + 1
+    tried = {}
+    for level in options.noise_levels:
+        setup = torch.Generator().manual_seed(options.seed)
+        model = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup).to(device)
+        generator = torch.Generator(device=device).manual_seed(options.seed)
+        pretrain(model, train, val, Masking(level), TrainOptions(epochs=options.pretrain_epochs, lr=options.pretrain_lr),
+                 generator, hooks=hooks)
+        model.add_head(classes, generator=setup)
+        records = supervised_finetune(model, train, labels[:cut], val, labels[cut:],
+                                      TrainOptions(epochs=options.epochs, lr=options.lr, schedule="cosine"), generator,
+                                      patience=options.patience, hooks=hooks)
+        best = best_record(records)
+        tried[level] = (best.val_error, best.epoch, model)
+    level = min(tried, key=lambda v: (tried[v][0], v))  # ties: the lower level
+    error, _ = classification_scores(tried[level][2], test, test_labels)
+    return error, level, {f"{v:g}": 100 * t[0] for v, t in tried.items()}, tried[level][1]
+
+
+def _svm(dataset):
+    from sdae.report.probe import svm_errors
+
+    n, cut = len(dataset.train), len(dataset.train) - dataset.val_count
+    x = dataset.examples("train").batch(slice(None)).numpy()
+    y = dataset.train_labels.numpy()
+    test = dataset.examples("test").batch(slice(None)).numpy()
+    (result,) = svm_errors({"pixels": (x[:cut], x[cut:n], test)}, y[:cut], y[cut:], dataset.test_labels.numpy(),
+                           kernels=("rbf",))
+    return result
+
+
+def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: BenchOptions | None = None,
+          hooks: Hooks | None = None, on_row: Callable[[BenchRow], None] | None = None) -> list[BenchRow]:
+    """Run the protocol above on each problem (generated into the cache on first use); rows in order."""
+    options = (options or BenchOptions()).validate()
+    unknown = [p for p in problems if p not in variants.NAMES]
+    if unknown:
+        raise UsageError(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(variants.NAMES)}")
+    device = resolve_device(options.device)
+    rows = []
+    for name in problems:
+        dataset = benchmark_store.load(name, options.scale, options.data_dir)
+        sizes = (len(dataset.train) - dataset.val_count, dataset.val_count, len(dataset.test))
+        started = time.perf_counter()
+        error, level, valid, epoch = _sda3(dataset, options, device, hooks)
+        middle = time.perf_counter()
+        svm = _svm(dataset)
+        paper = PAPER[name]
+        row = BenchRow(name, sizes, 100 * error, 100 * interval(error, sizes[2]), level, valid, epoch,
+                       100 * svm.test_error, 100 * interval(svm.test_error, sizes[2]), svm.C, svm.gamma, 100 * svm.val_error,
+                       paper[0], paper[1], paper[2], middle - started, time.perf_counter() - middle)
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    return rows

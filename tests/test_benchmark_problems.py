@@ -1,0 +1,178 @@
+"""The 2007 benchmark problems: generators as their recipes say, the cache, `--dataset NAME`, `sdae bench`."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+import sdae
+import torch
+from sdae.data import benchmark_store, variants
+from tests.helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def fake_mnist():
+    """Digit-like images: a bright bar with a grey (anti-aliased) edge on black, labels 0-9."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((1500, 28, 28), dtype=np.uint8)
+    for i in range(1500):
+        r, c = rng.integers(4, 20, 2)
+        images[i, r:r + 6, c:c + 3] = 255
+        images[i, r:r + 6, c + 3] = 90
+    return images, np.arange(1500) % 10
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SDAE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def chance_level(feature: np.ndarray, labels: np.ndarray) -> float:
+    """5-fold accuracy of a logistic regression on this one feature (standardised)."""
+    feature = (feature - feature.mean(0)) / (feature.std(0) + 1e-12)
+    return float(cross_val_score(LogisticRegression(), feature.reshape(len(labels), -1), labels, cv=5).mean())
+
+
+def whole(problem):
+    return (np.concatenate([problem.x[s] for s in ("train", "valid", "test")]),
+            np.concatenate([problem.y[s] for s in ("train", "valid", "test")]))
+
+
+@pytest.mark.parametrize("name", variants.NAMES)
+def test_each_problem_has_shapes_range_balance_and_is_reproducible(name, fake_mnist):
+    a = variants.generate(name, seed=1, scale=0.02, mnist=fake_mnist)
+    b = variants.generate(name, seed=1, scale=0.02, mnist=fake_mnist)
+    c = variants.generate(name, seed=2, scale=0.02, mnist=fake_mnist)
+    assert tuple(len(a.x[s]) for s in ("train", "valid", "test")) == variants.split_sizes(name, 0.02)
+    for split in ("train", "valid", "test"):
+        assert a.x[split].shape == (len(a.y[split]), 784) and a.x[split].dtype == np.float32
+        assert a.x[split].min() >= 0 and a.x[split].max() <= 1
+        assert np.array_equal(a.x[split], b.x[split]) and np.array_equal(a.y[split], b.y[split])
+    assert not np.array_equal(a.x["test"], c.x["test"])
+    counts = np.bincount(whole(a)[1])
+    assert len(counts) == (10 if name.startswith("mnist") else 2)
+    assert counts.min() > 0.5 * counts.mean()
+
+
+def test_published_split_sizes():
+    assert variants.split_sizes("mnist-rot") == (10000, 2000, 50000)
+    assert variants.split_sizes("rectangles") == (1000, 200, 50000)
+    assert variants.split_sizes("convex") == (6000, 2000, 50000)  # "8000 train", the last 2000 validation
+
+
+def test_convex_classes_pass_and_fail_the_convexity_test_and_area_does_not_tell_them_apart():
+    problem = variants.generate("convex", scale=0.05)
+    x, y = whole(problem)
+    images = x.reshape(-1, 28, 28) > 0
+    assert all(variants.is_convex(image) == bool(label) for image, label in zip(images[:600], y[:600]))
+    assert images[y == 1].reshape(-1, 784).sum(1).min() >= 19
+    white = images.reshape(len(y), -1).sum(1).astype(np.float64)
+    assert abs(white[y == 0].mean() - white[y == 1].mean()) < 4  # "the mean number of pixels of value 255 is the same"
+    assert chance_level(white, y) < 0.56  # chance is 0.5; the unbalanced generator allowed 0.676
+
+
+def test_convexity_test_on_known_shapes():
+    square = np.zeros((28, 28), bool)
+    square[5:15, 5:15] = True
+    assert variants.is_convex(square)
+    ell = square.copy()
+    ell[5:10, 10:15] = False
+    assert not variants.is_convex(ell)
+    two = np.zeros((28, 28), bool)
+    two[2:5, 2:5] = two[20:23, 20:23] = True
+    assert not variants.is_convex(two)
+    rng = np.random.default_rng(3)
+    assert all(variants.is_convex(variants.convex_region(rng, 0.195, 19)) for _ in range(200))
+
+
+def test_rectangles_are_tall_or_wide_by_their_outline_and_size_does_not_tell():
+    problem = variants.generate("rectangles", scale=0.2)
+    x, y = whole(problem)
+    for image, label in zip(x.reshape(-1, 28, 28)[:500], y[:500]):
+        rows, cols = np.nonzero(image)
+        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert (height > width) == bool(label) and abs(height - width) >= 3
+    assert chance_level(x.sum(1), y) < 0.58
+
+
+def test_rectangles_image_constraints_and_no_trivial_statistic():
+    rng = np.random.default_rng(0)
+    tops, lefts, heights, widths, labels = variants.rectangle_shapes(2000, rng, min_side=7, min_area=196, max_area=588)
+    assert heights.min() >= 7 and widths.min() >= 7 and (np.abs(heights - widths) >= 3).all()
+    assert ((heights * widths >= 196) & (heights * widths <= 588)).all()
+    assert ((tops + heights <= 28) & (lefts + widths <= 28)).all() and labels.mean() == 0.5
+    x, y = whole(variants.generate("rectangles-image", scale=0.05))
+    stats = np.stack([x.mean(1), x.std(1)], 1)
+    assert chance_level(stats, y) < 0.56
+
+
+def test_digit_backgrounds_keep_the_digit_and_skip_flat_patches(fake_mnist):
+    basic = variants.generate("mnist-basic", scale=0.02, mnist=fake_mnist).x["train"]
+    rand = variants.generate("mnist-bg-rand", scale=0.02, mnist=fake_mnist).x["train"]
+    image = variants.generate("mnist-bg-img", scale=0.02, mnist=fake_mnist).x["train"]
+    for combined in (rand, image):
+        assert np.array_equal(np.maximum(combined, basic), combined)  # the per-pixel maximum
+        assert (combined[basic == 1.0] == 1.0).all()  # the stroke stays whole
+    assert (rand[basic == 0] > 0).mean() > 0.99
+    assert np.allclose(rand[basic == 0] * 255, np.round(rand[basic == 0] * 255))  # "between 0 and 255"
+    patches = variants.image_patches(300, np.random.default_rng(0)).reshape(300, -1)
+    assert patches.std(1).min() >= variants.MIN_PATCH_STD
+
+
+def test_the_store_generates_once_and_refuses_a_damaged_copy(cache):
+    dataset = sdae.load_dataset("rectangles", scale=0.05)
+    assert (len(dataset.train), dataset.val_count, len(dataset.test)) == (60, 10, 2500)
+    assert dataset.train.dtype == torch.uint8 and dataset.scaling.scale == 1 / 255
+    files = sorted(p.name for p in cache.iterdir())
+    assert files == ["rectangles-scale0.05-seed0-recipe2.json", "rectangles-scale0.05-seed0-recipe2.npz"]
+    stamp = (cache / files[1]).stat().st_mtime_ns
+    again = sdae.load_dataset("rectangles", scale=0.05)
+    assert (cache / files[1]).stat().st_mtime_ns == stamp  # read, not remade
+    assert np.array_equal(again.train.numpy(), dataset.train.numpy())
+    manifest = json.loads((cache / files[0]).read_text())
+    manifest["sha256"] = "0" * 64
+    (cache / files[0]).write_text(json.dumps(manifest))
+    with pytest.raises(sdae.DataError, match="do not match the checksum"):
+        sdae.load_dataset("rectangles", scale=0.05)
+    with pytest.raises(sdae.UsageError, match="scale"):
+        sdae.load_dataset("rectangles", scale=1.5)
+
+
+def test_a_benchmark_problem_is_a_dataset_for_every_command(cache, tmp_path, capsys):
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "pretrain", "--out", run, "--dataset", "convex", "--scale", "0.02", "--layers", "32",
+                           "--epochs", "1", "--quiet")
+    assert code == 0, err
+    recorded = json.loads((run / "config.json").read_text())["config"]
+    assert recorded["data"]["dataset"] == "convex" and recorded["data"]["scale"] == 0.02
+    code, out, err = run_cli(capsys, "info", run, "--json")
+    facts = json.loads(out)["data"]
+    assert (facts["n_train"], facts["n_val"]) == (120, 40), facts  # the published split, not --val-fraction's 10%
+    assert run_cli(capsys, "finetune", run, "--supervised", "--epochs", "2", "--quiet")[0] == 0
+    code, out, err = run_cli(capsys, "evaluate", run, "--json")
+    assert code == 0 and json.loads(out), err
+
+
+def test_bench_chooses_the_noise_on_validation_and_writes_its_table(cache, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code, text, err = run_cli(capsys, "bench", "--problems", "rectangles", "--scale", "0.05", "--units", "16",
+                              "--noise-levels", "0.1,0.4", "--pretrain-epochs", "1", "--epochs", "2", "--quiet",
+                              "--out", out)
+    assert code == 0, err
+    assert "rectangles" in text and "1.99" in text  # the paper's SdA-3 figure beside ours
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["sizes"] == [50, 10, 2500]
+    assert set(row["sda3_valid"]) == {"0.1", "0.4"}
+    assert row["noise"] in (0.1, 0.4) and row["sda3_valid"][f"{row['noise']:g}"] == min(row["sda3_valid"].values())
+    p = row["sda3_error"] / 100
+    assert row["sda3_interval"] == pytest.approx(100 * 1.96 * np.sqrt(p * (1 - p) / 2500))
+    assert row["svm_gamma"] is not None and row["svm_C"] in (1.0, 10.0, 100.0)
+
+
+def test_bench_refuses_an_unknown_problem(cache, capsys):
+    code, _, err = run_cli(capsys, "bench", "--problems", "mnist-upside-down", "--quiet")
+    assert code == 2 and "unknown benchmark 'mnist-upside-down'" in err

@@ -21,9 +21,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sdae import distributed
 from sdae.corruption import Corruption, ValueRange
 from sdae.data import Examples
 from sdae.data.dataset import as_examples
+from sdae.errors import UsageError
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.train import EpochRecord, Hooks, Stage, TrainingState, TrainOptions, autocast, mean_loss, run_stage
 
@@ -78,8 +80,13 @@ class DenoisingObjective:
     def __init__(self, module: nn.Module, inputs: Examples, noise: Corruption, generator: torch.Generator,
                  loss: str, value_range: ValueRange = (0.0, 1.0), criterion: Criterion = Criterion()):
         self.module, self.inputs, self.noise, self.generator = module, inputs, noise, generator
+        self.method = "pre_activation"
+        self.forward = module.pre_activation  # data-parallel training routes it through DDP
         self.loss, self.value_range, self.criterion = loss, value_range, criterion
         self.fixed: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if criterion.fixed and distributed.current().distributed:
+            raise UsageError("`fixed_noise` corrupts each example once, in one process; it cannot be split between "
+                             "processes: train it in one")
         if criterion.fixed:
             self.fixed = self._corrupt_all()
 
@@ -101,7 +108,7 @@ class DenoisingObjective:
             weights = torch.full_like(clean, alpha) if marked is None else \
                 torch.where(marked, torch.tensor(alpha, dtype=clean.dtype, device=clean.device),
                             torch.tensor(beta, dtype=clean.dtype, device=clean.device))
-        return reconstruction_loss(self.module.pre_activation(corrupted), clean, self.loss, self.module.output_activation,
+        return reconstruction_loss(self.forward(corrupted), clean, self.loss, self.module.output_activation,
                                    weights)
 
     def validation_loss(self, held_out: Examples, batch_size: int) -> float:
@@ -122,9 +129,10 @@ class ClassificationObjective:
 
     def __init__(self, model: StackedDenoisingAutoencoder, inputs: Examples, labels: torch.Tensor):
         self.model, self.inputs, self.labels = model, inputs, labels
+        self.method, self.forward = "classify", model.classify  # data-parallel training routes it through DDP
 
     def __call__(self, index: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(self.model.classify(self.inputs.batch(index)).float(), self.labels[index])
+        return F.cross_entropy(self.forward(self.inputs.batch(index)).float(), self.labels[index])
 
 
 @torch.no_grad()
@@ -142,7 +150,20 @@ def clean_codes(model: StackedDenoisingAutoencoder, layer: int, examples: Exampl
 def _validation(objective: DenoisingObjective, val: Examples | None, batch_size: int):
     if val is None or len(val) == 0:
         return None
-    return lambda epoch: (objective.validation_loss(val, batch_size), None)
+
+    def validate(epoch: int) -> tuple[float, None]:
+        mine = _my_share(val)
+        return distributed.mean_over_ranks(objective.validation_loss(mine, batch_size), len(mine)), None
+
+    return validate
+
+
+def _my_share(examples: Examples) -> Examples:
+    """With several processes, each evaluates every N-th held-out example (the losses are then averaged)."""
+    world = distributed.current()
+    if not world.distributed:
+        return examples
+    return examples.subset(torch.arange(world.rank, len(examples), world.size, device=examples.device))
 
 
 def dead_units(model: StackedDenoisingAutoencoder, examples: Examples, layers: int | None = None,
@@ -252,7 +273,11 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 
     def validate(epoch: int) -> tuple[float, float]:
-        error, loss = classification_scores(model, val, val_labels)
+        world = distributed.current()
+        mine = _my_share(val)
+        labels = val_labels[world.rank :: world.size] if world.distributed else val_labels
+        error, loss = classification_scores(model, mine, labels)
+        error, loss = (distributed.mean_over_ranks(v, len(mine), world) for v in (error, loss))
         best.offer(epoch, error, loss, model)
         return loss, error
 

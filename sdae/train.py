@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
+from sdae import distributed
 from sdae.errors import DivergenceError, UsageError
 from sdae.records import EpochRecord, TrainingState
 
@@ -156,19 +157,24 @@ def autocast(device: torch.device):
 
 def train_epoch(objective: Objective, optimizer: torch.optim.Optimizer, n: int, batch_size: int,
                 generator: torch.Generator, on_batch: BatchCallback | None = None, label: str = "",
-                rate: Callable[[int], float] | None = None) -> tuple[float, float]:
+                rate: Callable[[int], float] | None = None, order_generator: torch.Generator | None = None,
+                world: distributed.World = distributed.World()) -> tuple[float, float]:
     """One pass over n examples in a random order; returns (mean loss per batch, the first batch's loss).
 
-    `rate(b)`, if given, is the learning rate for the epoch's batch b (0-based).
+    `rate(b)`, if given, is the learning rate for the epoch's batch b (0-based). The order is drawn
+    from `order_generator` if given, else from `generator` (which the objective's noise also draws
+    from). With several processes (`world`), each takes its share of every global batch.
     """
     device = generator.device
-    order = torch.randperm(n, generator=generator, device=device)
+    order = torch.randperm(n, generator=order_generator or generator, device=device)
     batches = math.ceil(n / batch_size)
+    if world.distributed and n - (batches - 1) * batch_size < world.size:
+        batches -= 1  # a last batch too small to give every process an example is left out, by all
     total = torch.zeros((), device=device)
     first = torch.zeros((), device=device)
     report_every = max(1, batches // 50)
     for b in range(batches):
-        index = order[b * batch_size : (b + 1) * batch_size]
+        index = distributed.shard(order[b * batch_size : (b + 1) * batch_size], world)
         with autocast(device):
             loss = objective(index)
         if rate is not None:
@@ -207,11 +213,15 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
     """
     options.validate()
     hooks = hooks or Hooks()
+    world = distributed.current()
     optimizer = make_optimizer(stage.trained.parameters(), options)
     start, reference = 0, None
     if resume is not None:
         start = resume.restore(model, optimizer, generator)
         reference = resume.extra.get("first_batch_loss")
+        distributed.restore_generator(generator, resume.extra.get("rank_generators"), start, world)
+    if world.distributed:
+        _distribute(stage, generator.device)
     label = stage.name if stage.pair is None else f"{stage.name} pair {stage.pair}/{getattr(model, 'depth', '?')}"
     records: list[EpochRecord] = []
     warned: set[int] = set()
@@ -226,8 +236,17 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         first_step = (epoch - 1) * batches
         rate = None if first_step >= warmup_steps else partial(_warm_rate, options, epoch, first_step, warmup_steps)
         started = time.perf_counter()
-        train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
-                                        hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}", rate)
+        order = distributed.shuffle_generator(world, generator.device, stage.name, stage.pair, epoch) \
+            if world.distributed else None
+        try:
+            train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
+                                            hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}", rate, order, world)
+        except RuntimeError as e:
+            if world.distributed:
+                raise distributed.lost_contact(e) from None
+            raise
+        train_loss = distributed.mean_over_ranks(train_loss, 1, world)
+        first = distributed.mean_over_ranks(first, 1, world)
         reference = first if reference is None else reference
         val_loss, val_error = stage.validate(epoch) if stage.validate is not None else (None, None)
         _check_divergence(train_loss, val_loss, reference, epoch, options, saved=start + len(records) > 0)
@@ -238,12 +257,25 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         _warn_dead(label, record, warned)
         if hooks.on_epoch:
             hooks.on_epoch(record)
+        generators = distributed.gather_generator_states(generator, world) if world.distributed else None
         if hooks.on_state:
             extra = {"first_batch_loss": reference, **(stage.extra() if stage.extra else {})}
+            if generators is not None:
+                extra["rank_generators"] = generators
             hooks.on_state(TrainingState.capture(stage.name, stage.pair, epoch, model, optimizer, generator, extra))
         if stage.stop is not None and stage.stop(record):
             break
     return records
+
+
+def _distribute(stage: Stage, device: torch.device) -> None:
+    """Route the objective's forward pass through DistributedDataParallel, which averages the gradients."""
+    objective = stage.objective
+    method = getattr(objective, "method", None)
+    if method is None:
+        raise UsageError("data-parallel training needs an objective with a method name and a forward attribute, "
+                         "as the sdae stages have")
+    objective.forward = distributed.wrap(stage.trained, method, device, unused_parameters=stage.name == "supervised")
 
 
 def _warm_rate(options: TrainOptions, epoch: int, first_step: int, warmup_steps: int, batch: int) -> float:

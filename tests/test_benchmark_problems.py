@@ -9,7 +9,7 @@ from sklearn.model_selection import cross_val_score
 
 import sdae
 import torch
-from sdae.data import benchmark_store, variants
+from sdae.data import variants
 from tests.helpers import run_cli
 
 

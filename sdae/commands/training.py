@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from sdae import distributed
 from sdae.commands.rundata import RunData, prepare
 from sdae.config import RunConfig
 from sdae.corruption import parse_noise
@@ -23,7 +24,7 @@ from sdae.progress import ProgressBars
 from sdae.tensorboard import TensorBoardLog
 from sdae.runfolder import PRETRAINED, WEIGHTS, RunFolder
 from sdae.stages import finetune, pretrain, supervised_finetune
-from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
+from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions
 
 
 @dataclass
@@ -75,10 +76,25 @@ class _Saver:
                      on_stage=self.user.on_stage)
 
 
+class _Follower:
+    """The run folder as a process other than rank 0 of a data-parallel run sees it: it trains, writes nothing."""
+
+    def __init__(self, config: RunConfig, path: str | os.PathLike):
+        self.config, self.path, self.status, self.meta = config, path, {}, {}
+
+    def write_meta(self) -> None: ...
+    def write_metrics(self, records) -> None: ...
+    def save_checkpoint(self, state, records) -> None: ...
+    def save_weights(self, model, name: str = WEIGHTS) -> None: ...
+    def remove_checkpoint(self) -> None: ...
+    def release(self) -> None: ...
+
+
 def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object], model: StackedDenoisingAutoencoder,
                 records: list[EpochRecord], epochs: int, hooks: Hooks | None) -> None:
     """Run a training stage into the run folder, then save its weights and mark it complete."""
-    log = TensorBoardLog(folder.path, folder.config.to_dict()) if "tensorboard" in folder.config.log else None
+    writes = not isinstance(folder, _Follower)
+    log = TensorBoardLog(folder.path, folder.config.to_dict()) if writes and "tensorboard" in folder.config.log else None
     saver = _Saver(folder, records, epochs, log.hooks(hooks) if log else hooks or Hooks())
     try:
         train(saver.hooks())
@@ -116,23 +132,27 @@ def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[
     return found
 
 
-def _with_progress(hooks: Hooks | None, verbose: bool) -> Hooks | None:
+def _with_progress(hooks: Hooks | None, verbose: bool, world: distributed.World) -> Hooks | None:
+    """The caller's hooks (and progress bars if `verbose`) on rank 0; none on the other ranks."""
+    if not world.leader:
+        return None
     return ProgressBars().hooks(hooks) if verbose else hooks
 
 
 def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool = False,
                     hooks: Hooks | None = None, verbose: bool = False) -> RunFolder:
     """Create a run folder at `out` and greedily pretrain every pair into it (`verbose`: progress bars)."""
-    hooks = _with_progress(hooks, verbose)
     config.validate()
+    world, device = distributed.start(config.device, config.seed)
+    hooks = _with_progress(hooks, verbose, world)
     config.data = config.data.with_data_dir(config.data.data_dir)
     noise = parse_noise(config.noise)
-    device = resolve_device(config.device)
     data = prepare(config, device)
     sizes = [data.dataset.input_dim, *config.hidden]
     check_fits(sizes, device)
     model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.setup, activation=config.activation).to(device)
-    folder = RunFolder.create(out, config, data.facts(), overwrite=overwrite)
+    folder, _ = distributed.from_leader(lambda: (RunFolder.create(out, config, data.facts(), overwrite=overwrite), None))
+    folder = folder or _Follower(config, out)
     try:
         _pretrain_into(folder, model, data, noise, device, None, [], hooks)
     finally:
@@ -143,27 +163,42 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
 def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
                        data_dir: str | None = None, verbose: bool = False) -> RunFolder:
     """Continue an interrupted `run_pretraining` from its last checkpoint, with its own configuration."""
-    hooks = _with_progress(hooks, verbose)
-    folder = RunFolder.open(run)
-    with folder.locked("pretraining"):
-        if folder.status.get("pretrain") == "complete":
-            raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
-        config = folder.config
-        config.data = config.data.with_data_dir(data_dir)
-        device_ = resolve_device(device or config.device)
-        data = prepare(config, device_, folder.data_facts)
-        model = StackedDenoisingAutoencoder(folder.sizes, config.tied, generator=data.setup,
-                                            activation=config.activation).to(device_)
-        found = _checkpoint_for(folder, "pretrain")
+    config = RunFolder.open(run).config  # read only: where to run, which seed
+    world, device_ = distributed.start(device or config.device, config.seed)
+    hooks = _with_progress(hooks, verbose, world)
+
+    def open_locked():
+        folder = RunFolder.open(run)
+        folder.locked("pretraining").acquire()
+        try:
+            if folder.status.get("pretrain") == "complete":
+                raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
+            found = _checkpoint_for(folder, "pretrain")
+        except BaseException:
+            folder.release()
+            raise
         state, records = found if found else (None, [])
+        return (folder, records), (folder.config.to_dict(), folder.data_facts, folder.sizes, state)
+
+    kept, (settings, facts, sizes, state) = distributed.from_leader(open_locked)
+    config = RunConfig.from_dict(settings)
+    config.data = config.data.with_data_dir(data_dir)
+    folder, records = kept or (_Follower(config, run), [])
+    try:
+        data = prepare(config, device_, facts)
+        model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.setup,
+                                            activation=config.activation).to(device_)
         _pretrain_into(folder, model, data, parse_noise(config.noise), device_, state, records, hooks)
+    finally:
+        folder.release()
     return folder
 
 
 def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: RunData, noise, device: torch.device,
                    state: TrainingState | None, records: list[EpochRecord], hooks: Hooks | None) -> None:
     options = folder.config.pretrain
-    generator = torch.Generator(device=device).manual_seed(folder.config.seed)
+    generator = torch.Generator(device=device).manual_seed(distributed.rank_seed(folder.config.seed,
+                                                                                 distributed.current().rank))
     criterion = folder.config.criterion()
     _train_into(folder, "pretrain",
                 lambda h: pretrain(model, data.train, data.val, noise, options, generator, resume=state, hooks=h,
@@ -182,24 +217,37 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     `device` and `data_dir` say where to run and where the data is now, if not where they were;
     `verbose` shows progress bars.
     """
-    hooks = _with_progress(hooks, verbose)
-    folder = RunFolder.open(run)
-    with folder.locked("fine-tuning"):
-        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
-        config.data = config.data.with_data_dir(data_dir)
-        device_ = resolve_device(device or config.device)
-        data = prepare(config, device_, folder.data_facts)
-        model = folder.load_model(PRETRAINED)
+    seed_config = RunFolder.open(run).config  # read only: where to run, which seed
+    world, device_ = distributed.start(device or seed_config.device, seed_config.seed)
+    hooks = _with_progress(hooks, verbose, world)
+
+    def open_locked():
+        folder = RunFolder.open(run)
+        folder.locked("fine-tuning").acquire()
+        try:
+            config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
+            state, records = None, [r for r in folder.read_metrics() if r.stage == "pretrain"]
+            if resume:
+                found = _checkpoint_for(folder, "supervised" if config.supervised else "finetune")
+                if found is not None:
+                    state, records = found
+        except BaseException:
+            folder.release()
+            raise
+        return (folder, records), (config.to_dict(), folder.data_facts, state)
+
+    kept, (settings, facts, state) = distributed.from_leader(open_locked)
+    config = RunConfig.from_dict(settings)
+    config.data = config.data.with_data_dir(data_dir)
+    folder, records = kept or (_Follower(config, run), [])
+    try:
+        data = prepare(config, device_, facts)
+        model = RunFolder.open(run).load_model(PRETRAINED) if world.distributed else folder.load_model(PRETRAINED)
         stage = "supervised" if config.supervised else "finetune"
         if config.supervised:
             folder.meta["classes"] = data.class_count()
             model.add_head(folder.meta["classes"], generator=head_generator(config.seed))
         model.to(device_)
-        state, records = None, [r for r in folder.read_metrics() if r.stage == "pretrain"]
-        if resume:
-            found = _checkpoint_for(folder, stage)
-            if found is not None:
-                state, records = found
         folder.config = config
         folder.status.update(finetune="running", finetune_kind="supervised" if config.supervised else "denoising")
         folder.write_meta()
@@ -207,7 +255,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
         if not resume:
             folder.remove_checkpoint()
             folder.remove_outputs()  # evaluation.json, svm.json, figures/ describe the weights being replaced
-        generator = torch.Generator(device=device_).manual_seed(config.seed)
+        generator = torch.Generator(device=device_).manual_seed(distributed.rank_seed(config.seed, world.rank))
         noise = parse_noise(config.noise)
         if config.supervised:
             def train(h: Hooks):
@@ -218,6 +266,8 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
                 return finetune(model, data.train, data.val, noise, config.finetune, generator, resume=state, hooks=h,
                                 criterion=config.criterion())
         _train_into(folder, stage, train, model, records, config.finetune.epochs, hooks)
+    finally:
+        folder.release()
     return folder
 
 

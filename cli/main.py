@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     log = logging.getLogger("sdae")
     if not any(isinstance(h, messages.WarningLine) for h in log.handlers):
         log.addHandler(messages.WarningLine(logging.WARNING))
+    if os.environ.get("RANK", "0") != "0":  # a torchrun process other than rank 0: its errors only
+        sys.stdout = open(os.devnull, "w")
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args:  # accepted anywhere on the line, not only before the command
         args = ["--debug", *(a for a in args if a != "--debug")]

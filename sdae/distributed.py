@@ -22,6 +22,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,6 +92,7 @@ def start(device_name: str, seed: int) -> tuple[World, torch.device]:
         return _world, resolve_device(device_name)
     rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    _die_with_launcher()
     device = resolve_device(device_name)
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
@@ -101,16 +104,33 @@ def start(device_name: str, seed: int) -> tuple[World, torch.device]:
         timeout = timedelta(seconds=float(os.environ.get("SDAE_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout,
                                 device_id=device if device.type == "cuda" else None)
-        atexit.register(stop)
+        atexit.register(stop, together=False)
     _world = World(rank, size, local_rank, seed)
     if rank != 0:
         logging.getLogger("sdae").setLevel(logging.ERROR)  # one set of warnings, from rank 0
     return _world, device
 
 
-def stop() -> None:
+def _die_with_launcher() -> None:
+    """Ask Linux to kill this process when its parent (torchrun's agent) dies: a launcher killed outright
+    cannot stop its workers, which would otherwise train on, orphaned, holding the run folder's lock."""
+    if not sys.platform.startswith("linux") or "TORCHELASTIC_RUN_ID" not in os.environ:
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the launcher was gone before the request took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stop(together: bool = True) -> None:
+    """Leave the process group: at the end of a command, `together` (after a barrier: a group torn down
+    while a peer still uses it can abort the process); at exit after an error, at once."""
     global _world
     if dist.is_available() and dist.is_initialized():
+        if together:
+            _collective(dist.barrier)
         dist.destroy_process_group()
     _world = World(seed=_world.seed)
 
@@ -128,10 +148,15 @@ class _Through(nn.Module):
 
 def wrap(module: nn.Module, method: str, device: torch.device, unused_parameters: bool = False) -> nn.Module:
     """`module.method` wrapped in DistributedDataParallel (which first copies rank 0's weights to all)."""
+    import inspect
+
     from torch.nn.parallel import DistributedDataParallel
 
+    # The buffers (the input scaling) never change: copied once at the start, not before every step.
+    accepted = inspect.signature(DistributedDataParallel).parameters
+    buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in accepted else {"broadcast_buffers": False}
     return DistributedDataParallel(_Through(module, method), device_ids=[device] if device.type == "cuda" else None,
-                                   broadcast_buffers=False, find_unused_parameters=unused_parameters)
+                                   find_unused_parameters=unused_parameters, **buffers)
 
 
 def shard(index: torch.Tensor, world: World) -> torch.Tensor:

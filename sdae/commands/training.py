@@ -87,7 +87,15 @@ class _Follower:
     def save_checkpoint(self, state, records) -> None: ...
     def save_weights(self, model, name: str = WEIGHTS) -> None: ...
     def remove_checkpoint(self) -> None: ...
+    def remove_outputs(self) -> None: ...
     def release(self) -> None: ...
+
+
+def _as_written(folder: RunFolder | _Follower, path: str | os.PathLike) -> RunFolder:
+    """The run folder once rank 0 has written it (every rank waits for that); the folder itself in one process."""
+    distributed.from_leader(lambda: (None, None))
+    distributed.stop()
+    return RunFolder.open(path) if isinstance(folder, _Follower) else folder
 
 
 def _train_into(folder: RunFolder, stage: str, train: Callable[[Hooks], object], model: StackedDenoisingAutoencoder,
@@ -157,7 +165,7 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
         _pretrain_into(folder, model, data, noise, device, None, [], hooks)
     finally:
         folder.release()
-    return folder
+    return _as_written(folder, out)
 
 
 def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
@@ -191,7 +199,7 @@ def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, devic
         _pretrain_into(folder, model, data, parse_noise(config.noise), device_, state, records, hooks)
     finally:
         folder.release()
-    return folder
+    return _as_written(folder, run)
 
 
 def _pretrain_into(folder: RunFolder, model: StackedDenoisingAutoencoder, data: RunData, noise, device: torch.device,
@@ -268,7 +276,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
         _train_into(folder, stage, train, model, records, config.finetune.epochs, hooks)
     finally:
         folder.release()
-    return folder
+    return _as_written(folder, run)
 
 
 def _finetune_config(folder: RunFolder, options: FinetuneOptions, resume: bool, overwrite: bool,

@@ -124,6 +124,49 @@ def unit_range(codes: torch.Tensor) -> ValueRange:
     return codes.min(0).values, codes.max(0).values, codes.std(0, correction=0)
 
 
+class EncodedExamples(Examples):
+    """The clean codes after `layer` encoder units of streamed examples, computed batch by batch
+    (the codes of data larger than memory would not fit in it either)."""
+
+    def __init__(self, model: StackedDenoisingAutoencoder, layer: int, source: Examples):
+        self.model, self.layer, self.source = model, layer, source
+
+    streamed = True
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @property
+    def features(self) -> int:
+        return self.model.sizes[self.layer]
+
+    @property
+    def device(self) -> torch.device:
+        return self.source.device
+
+    @torch.no_grad()
+    def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
+        return self.model.encode(self.source.batch(index), self.layer).float()
+
+    def subset(self, index: torch.Tensor) -> EncodedExamples:
+        return EncodedExamples(self.model, self.layer, self.source.subset(index))
+
+
+def streamed_unit_range(codes: Examples, batch_size: int = 4096) -> ValueRange:
+    """`unit_range` accumulated over batches."""
+    low = high = total = squares = None
+    for start in range(0, len(codes), batch_size):
+        x = codes.batch(slice(start, start + batch_size)).double()
+        if low is None:
+            low, high, total, squares = x.min(0).values, x.max(0).values, x.sum(0), (x * x).sum(0)
+        else:
+            low, high = torch.minimum(low, x.min(0).values), torch.maximum(high, x.max(0).values)
+            total, squares = total + x.sum(0), squares + (x * x).sum(0)
+    mean = total / len(codes)
+    std = (squares / len(codes) - mean * mean).clamp_min(0).sqrt()
+    return low.float(), high.float(), std.float()
+
+
 class ClassificationObjective:
     """Batch indices in, the cross-entropy of the network's class logits out."""
 
@@ -195,7 +238,11 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
     records = []
     for k in range(first, model.depth + 1):
         inputs, val_inputs, value_range = train, val, (0.0, 1.0)
-        if k > 1:
+        if k > 1 and train.streamed:  # codes of data larger than memory: computed per batch
+            inputs = EncodedExamples(model, k - 1, train)
+            val_inputs = None if val is None else EncodedExamples(model, k - 1, val)
+            value_range = streamed_unit_range(inputs)
+        elif k > 1:
             inputs = Examples(clean_codes(model, k - 1, train))
             val_inputs = None if val is None else Examples(clean_codes(model, k - 1, val))
             value_range = unit_range(inputs.values)

@@ -104,7 +104,59 @@ def test_user_arrays_npz_and_npy(tmp_path):
     assert batch.min().item() == pytest.approx(0) and batch.max().item() == pytest.approx(1)
     np.save(tmp_path / "u.npy", (rng.uniform(size=(20, 25)) * 255).astype(np.uint8))
     data = sdae.load_dataset(str(tmp_path / "u.npy"), limit=5)
-    assert data.train.dtype == torch.uint8 and data.train.shape == (5, 25) and data.image_shape == (5, 5)
+    assert data.train.dtype == np.uint8 and data.train.shape == (5, 25) and data.image_shape == (5, 5)
+
+
+def test_npy_is_memory_mapped_and_shards_read_as_one(tmp_path):
+    from sdae.data.mapped import MappedRows
+
+    rng = np.random.default_rng(1)
+    x = (rng.uniform(size=(300, 16)) * 255).astype(np.uint8)
+    np.save(tmp_path / "whole.npy", x)
+    (tmp_path / "shards").mkdir()
+    for i, (a, b) in enumerate([(0, 100), (100, 130), (130, 300)]):
+        np.save(tmp_path / "shards" / f"part-{i:02d}.npy", x[a:b])
+    whole = sdae.load_dataset(str(tmp_path / "whole.npy"))
+    shards = sdae.load_dataset(str(tmp_path / "shards"))
+    assert isinstance(whole.train, MappedRows) and isinstance(whole.train.parts[0], np.memmap)
+    in_memory = sdae.Dataset("x", torch.from_numpy(x), None, None, None, whole.scaling, None)
+    assert whole.fingerprint() == shards.fingerprint() == in_memory.fingerprint()  # runs recorded before still match
+    index = torch.tensor([299, 0, 150, 100, 99, 130])
+    scale = whole.scaling.apply
+    expected = scale(torch.from_numpy(x[index.numpy()]))
+    for data in (whole, shards):
+        examples = data.examples("train")
+        assert examples.streamed and len(examples) == 300
+        assert torch.equal(examples.batch(index), expected)
+        part = examples.subset(torch.tensor([5, 150, 299]))
+        assert isinstance(part.values, MappedRows)  # a subset is positions in the map, not a copy
+        assert torch.equal(part.batch(torch.tensor([2, 0])), scale(torch.from_numpy(x[[299, 5]])))
+    np.save(tmp_path / "shards" / "part-03.npy", np.zeros((3, 9), np.uint8))
+    with pytest.raises(DataError, match="does not match the first shard"):
+        sdae.load_dataset(str(tmp_path / "shards"))
+
+
+def test_a_run_trains_on_shards_through_the_map(tmp_path, capsys):
+    x = (np.random.default_rng(2).uniform(size=(400, 64)) * 255).astype(np.uint8)
+    (tmp_path / "shards").mkdir()
+    np.save(tmp_path / "shards" / "a.npy", x[:250])
+    np.save(tmp_path / "shards" / "b.npy", x[250:])
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "pretrain", "--dataset", tmp_path / "shards", "--layers", "32,16", "--epochs", "2",
+                           "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    assert sdae.load(tmp_path / "run").sizes == [64, 32, 16]
+    assert run_cli(capsys, "finetune", tmp_path / "run", "--epochs", "1", "--quiet")[0] == 0
+    np.savez(tmp_path / "whole.npz", x_train=x)  # the same examples, read into memory
+    code, _, err = run_cli(capsys, "pretrain", "--dataset", tmp_path / "whole.npz", "--layers", "32,16", "--epochs", "2",
+                           "--out", tmp_path / "memory", "--quiet")
+    assert code == 0, err
+    mapped, memory = (sdae.RunFolder.open(tmp_path / name).read_metrics() for name in ("run", "memory"))
+    first = [(r.train_loss, r.val_loss) for r in mapped if r.pair == 1]
+    assert first == [(r.train_loss, r.val_loss) for r in memory if r.pair == 1]  # the same batches, bit for bit
+    second = [r.val_loss for r in mapped if r.pair == 2], [r.val_loss for r in memory if r.pair == 2]
+    assert second[0] == pytest.approx(second[1], rel=1e-4)  # codes computed per batch instead of all at once
 
 
 @pytest.mark.parametrize("arrays, words", [
@@ -151,7 +203,7 @@ def test_files_that_are_not_what_their_name_says_get_honest_messages(tmp_path):
     whole = (tmp_path / "good.npy").read_bytes()
     (tmp_path / "cut.npy").write_bytes(whole[: len(whole) // 2])
     (tmp_path / "dir.npy").mkdir()
-    cases = {"text.npy": "not a .npy file", "cut.npy": "damaged or truncated", "dir.npy": "is a folder"}
+    cases = {"text.npy": "not a .npy file", "cut.npy": "damaged or truncated", "dir.npy": "holds no .npy shards"}
     for name, words in cases.items():
         with pytest.raises(DataError, match=words) as info:
             sdae.load_dataset(str(tmp_path / name))

@@ -59,7 +59,7 @@ def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: in
         from sdae.data import benchmark_store
 
         return benchmark_store.load(spec, scale, data_dir, limit)
-    if str(spec).endswith((".npz", ".npy")):
+    if str(spec).endswith((".npz", ".npy")) or os.path.isdir(spec):
         return arrays.load(spec, limit)
     raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, "
-                     f"{', '.join(variants.NAMES)}, or a path ending in .npz or .npy")
+                     f"{', '.join(variants.NAMES)}, a path ending in .npz or .npy, or a folder of .npy shards")

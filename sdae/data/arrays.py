@@ -1,7 +1,8 @@
 """The user's own arrays, from `.npz` or `.npy` files.
 
-`.npz`: `x_train` (or `x`), optionally `y_train` (or `y`), `x_test`, `y_test`. A `.npy` file
-holds training examples only. Examples are (N, D) or (N, H, W) images; uint8 data is scaled by
+`.npz`: `x_train` (or `x`), optionally `y_train` (or `y`), `x_test`, `y_test`, read into memory.
+A `.npy` file, or a folder of `.npy` shards, holds training examples only; it is memory-mapped and
+never read whole (see `sdae.data.mapped`): use it for data larger than memory. Examples are (N, D) or (N, H, W) images; uint8 data is scaled by
 1/255, data already in [0, 1] is kept, anything else is min-max scaled with the training data's
 minimum and maximum (recorded in the run). Files are read with `allow_pickle=False`: a pickled
 (object) array is refused and never unpickled.
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from sdae.data.dataset import Dataset, Scaling
+from sdae.data.mapped import MappedRows, open_rows
 from sdae.errors import DataError
 
 MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
@@ -71,21 +73,13 @@ def _as_stored(x: np.ndarray) -> torch.Tensor:
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a .npy (as x_train) or .npz file, checked for what the file really is."""
+    """The arrays of a .npz file, checked for what the file really is."""
     if not path.exists():
         raise DataError(f"dataset file {path} does not exist")
     if not path.is_file():
         raise DataError(f"dataset file {path} is a folder, not a {path.suffix} file")
+    _read_magic(path)
     try:
-        with open(path, "rb") as f:
-            head = f.read(len(MAGIC[path.suffix]))
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if head != MAGIC[path.suffix]:
-        raise DataError(f"{path}: not a {path.suffix} file (it does not begin as NumPy writes one)")
-    try:
-        if path.suffix == ".npy":
-            return {"x_train": np.load(path, allow_pickle=False)}
         with np.load(path, allow_pickle=False) as loaded:
             return {name: loaded[name] for name in loaded.files}
     except ValueError as e:
@@ -98,8 +92,77 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: damaged {path.suffix} file ({type(e).__name__}: {e})") from None
 
 
+def _check_mapped(rows: MappedRows, where: str) -> Scaling:
+    """The checks of `check_examples` and `scaling_for`, a chunk at a time; returns the scaling."""
+    if rows.dtype == object or not (np.issubdtype(rows.dtype, np.number) or rows.dtype == bool) \
+            or np.issubdtype(rows.dtype, np.complexfloating):
+        raise DataError(f"{where}: dtype {rows.dtype} is not a real number type")
+    if rows.shape[1] == 0:
+        raise DataError(f"{where}: no features (shape {rows.shape})")
+    if rows.dtype == np.uint8:
+        return Scaling(0.0, 1.0 / 255.0)
+    low, high = math.inf, -math.inf
+    for chunk in rows.chunks():
+        if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
+            raise DataError(f"{where}: some values are NaN or infinite")
+        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
+    if max(abs(low), abs(high)) > FLOAT32_MAX:
+        raise DataError(f"{where}: values reach {max(abs(low), abs(high)):.3g}, beyond float32's range; rescale the data")
+    if low >= 0.0 and high <= 1.0:
+        return Scaling(0.0, 1.0)
+    if high == low:
+        raise DataError(f"{where}: all values are {low}: nothing to learn")
+    return Scaling(low, 1.0 / (high - low))
+
+
+def load_mapped(path: str | os.PathLike, limit: int | None = None) -> Dataset:
+    """A .npy file or a folder of .npy shards, memory-mapped (training examples, no labels)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"dataset {path} does not exist")
+    if path.is_file():
+        _read_magic(path)
+    rows = open_rows(path)
+    scaling = _check_mapped(rows, str(path))
+    if limit is not None and limit < len(rows):
+        rows = MappedRows([p[:limit] for p in _first_rows(rows, limit)], rows.sources)
+    shape = rows.parts[0].shape[1:]
+    return Dataset(
+        name=str(path),
+        train=rows,
+        train_labels=None,
+        test=None,
+        test_labels=None,
+        scaling=scaling,
+        image_shape=tuple(shape) if len(shape) == 2 else _square(rows.shape[1]),  # type: ignore[arg-type]
+        source=str(path.resolve()),
+    )
+
+
+def _first_rows(rows: MappedRows, limit: int) -> list[np.ndarray]:
+    kept, left = [], limit
+    for part in rows.parts:
+        if left <= 0:
+            break
+        kept.append(part[:left])
+        left -= len(kept[-1])
+    return kept
+
+
+def _read_magic(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC[path.suffix]))
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if head != MAGIC[path.suffix]:
+        raise DataError(f"{path}: not a {path.suffix} file (it does not begin as NumPy writes one)")
+
+
 def load(path: str | os.PathLike, limit: int | None = None) -> Dataset:
     path = Path(path)
+    if path.suffix == ".npy" or path.is_dir():
+        return load_mapped(path, limit)
     arrays = _read(path)
     if "x" in arrays and "x_train" not in arrays:
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y", None)

@@ -4,6 +4,12 @@ A `Dataset` holds training (and, where there is one, test) examples as one (N, D
 where the data is bytes, with labels beside them, and the affine `Scaling` that maps the stored
 values to [0, 1]. Conversion to float happens per batch (`Examples.batch`), so the whole dataset
 can live on the device at a quarter of the float32 size.
+
+Data larger than memory (`.npy` files and folders of shards) stays in its files: the examples are
+`MappedRows` (see `sdae.data.mapped`) and every batch is gathered from the map. On a CUDA device
+such data is copied to the device once when it fits in half the device's free memory, and
+streamed batch by batch (through pinned memory) when it does not; on the CPU it is always read
+through the map.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from sdae.data.mapped import MappedRows, gather
 from sdae.errors import DataError
+
+DEVICE_SHARE = 0.5  # mapped data is copied to a CUDA device when it needs at most this share of its free memory
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,9 @@ class Dataset:
     """Training (and optional test) examples, flattened to (N, D), as stored (uint8 or float32)."""
 
     name: str
-    train: torch.Tensor
+    train: torch.Tensor | MappedRows
     train_labels: torch.Tensor | None
-    test: torch.Tensor | None
+    test: torch.Tensor | MappedRows | None
     test_labels: torch.Tensor | None
     scaling: Scaling
     image_shape: tuple[int, int] | None
@@ -52,34 +62,78 @@ class Dataset:
         values = self.train if split == "train" else self.test
         if values is None:
             raise DataError(f"dataset {self.name!r} has no {split} split")
+        device = torch.device(device)
+        if isinstance(values, MappedRows):
+            if device.type == "cuda" and values.nbytes <= DEVICE_SHARE * torch.cuda.mem_get_info(device)[0]:
+                return Examples(_to_device(values, device), self.scaling)
+            return Examples(values, self.scaling, device=device)
         return Examples(values.to(device), self.scaling)
 
     def fingerprint(self) -> str:
         """A digest of the training examples as stored (shape, type and every value): a run records it,
-        and later commands refuse data that no longer matches."""
-        digest = hashlib.sha256(f"{tuple(self.train.shape)} {self.train.dtype}".encode())
-        digest.update(self.train.contiguous().numpy().tobytes())
+        and later commands refuse data that no longer matches. Mapped data is read in chunks."""
+        train = self.train
+        if not isinstance(train, MappedRows):
+            digest = hashlib.sha256(f"{tuple(train.shape)} {train.dtype}".encode())
+            digest.update(train.contiguous().numpy().tobytes())
+            return digest.hexdigest()[:32]
+        stored = np.uint8 if train.dtype == np.uint8 else np.float32  # what an in-memory copy would hold
+        digest = hashlib.sha256(f"{train.shape} {torch.from_numpy(np.empty(0, stored)).dtype}".encode())
+        for chunk in train.chunks():
+            digest.update(np.ascontiguousarray(chunk, dtype=stored).tobytes())
         return digest.hexdigest()[:32]
 
 
-class Examples:
-    """A dataset split resident on a device; `batch(index)` gives float32 rows scaled to [0, 1]."""
+def _to_device(rows: MappedRows, device: torch.device) -> torch.Tensor:
+    """Mapped rows copied onto a device a chunk at a time (never whole in host memory)."""
+    out = torch.empty(rows.shape, dtype=torch.from_numpy(np.empty(0, rows.dtype)).dtype, device=device)
+    start = 0
+    for chunk in rows.chunks():
+        out[start : start + len(chunk)] = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)
+        start += len(chunk)
+    return out
 
-    def __init__(self, values: torch.Tensor, scaling: Scaling = Scaling()):
+
+class Examples:
+    """A dataset split on a device; `batch(index)` gives float32 rows scaled to [0, 1].
+
+    `values` is a tensor resident on the device, or `MappedRows` read per batch (`streamed`), of
+    which these examples are the rows at `order` (all of them if None), delivered to `device`.
+    """
+
+    def __init__(self, values: torch.Tensor | MappedRows, scaling: Scaling = Scaling(),
+                 order: torch.Tensor | None = None, device: torch.device | str = "cpu"):
         self.values = values
         self.scaling = scaling
+        self.order = order
+        self._device = torch.device(device)
+
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.values, MappedRows)
 
     def __len__(self) -> int:
+        if self.streamed:
+            return len(self.order) if self.order is not None else len(self.values)
         return self.values.shape[0]
 
     @property
+    def features(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
     def device(self) -> torch.device:
-        return self.values.device
+        return self._device if self.streamed else self.values.device
 
     def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
+        if self.streamed:
+            return self.scaling.apply(gather(self.values, index, self.order, self._device))
         return self.scaling.apply(self.values[index])
 
     def subset(self, index: torch.Tensor) -> Examples:
+        if self.streamed:
+            index = index.cpu()
+            return Examples(self.values, self.scaling, index if self.order is None else self.order[index], self._device)
         return Examples(self.values[index], self.scaling)
 
 

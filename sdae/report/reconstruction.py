@@ -39,7 +39,7 @@ def reconstruction_errors(
             ]).double()
     finally:
         model.train(was_training)
-    mse, bce, input_mse = (sums / test.values.numel()).tolist()
+    mse, bce, input_mse = (sums / (len(test) * test.features)).tolist()
     return {"mse": mse, "bce": bce, "input_mse": input_mse}
 
 
@@ -48,7 +48,7 @@ def mean_image_mse(train: Examples, test: Examples, batch_size: int = 8192) -> f
     """The per-pixel squared error of predicting every test example by the mean training example."""
     mean = sum(train.batch(slice(i, i + batch_size)).sum(0) for i in range(0, len(train), batch_size)) / len(train)
     total = sum(((test.batch(slice(i, i + batch_size)) - mean) ** 2).sum() for i in range(0, len(test), batch_size))
-    return float(total) / test.values.numel()
+    return float(total) / (len(test) * test.features)
 
 
 def evaluate_reconstruction(model: StackedDenoisingAutoencoder, train: Examples, test: Examples,

@@ -1,23 +1,95 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: the speed benchmark and the whole MNIST pipeline (pretrain,
-# 120-epoch fine-tune, visualize, evaluate), timed. Installs nothing: run it from the repository
-# root with sdae already installed in .venv (or set PYTHON), and MNIST in $SDAE_DATA_DIR.
-#   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh
+# Every GPU check in one go, meant to finish in under 10 minutes on one modern GPU, writing one JSON:
+#   1. benchmarks/speed.py on the GPU, with the eager / torch.compile(mode="reduce-overhead") comparison;
+#   2. the full default MNIST pipeline, timed: sdae pretrain, sdae finetune (120 epochs) eager, then
+#      the same fine-tuning again with --compile (CUDA graphs), sdae evaluate;
+#   3. the paper's SdA-3 on MNIST (benchmarks/paper_mnist.sh: 784-1000-1000-1000, masking 25%,
+#      15 pretraining epochs per pair, 50 supervised);
+#   4. where there are two GPUs or more: torchrun --nproc-per-node 2 (NCCL) pretraining and fine-tuning.
+# Installs nothing: run it from the repository root with sdae installed in .venv (or set PYTHON), MNIST
+# in $SDAE_DATA_DIR. DEVICE=cpu QUICK=1 runs the same steps, tiny, to check the script itself.
+#   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh            # results in benchmarks/results/gpu.json
 set -euo pipefail
 python=${PYTHON:-.venv/bin/python}
 out=${OUT:-benchmarks/results}
+device=${DEVICE:-cuda}
+quick=${QUICK:-0}
+work=$(mktemp -d)
 mkdir -p "$out"
-"$python" -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.cuda.get_device_name())"
-timeout 300 "$python" benchmarks/speed.py --device cuda --memory-epochs 3 --out "$out/speed-gpu.json"
-run=$(mktemp -d)/mnist
 sdae() { "$python" -m sdae "$@"; }
-start=$(date +%s.%N)
-sdae pretrain --out "$run" --device cuda --quiet
-mid=$(date +%s.%N)
-sdae finetune "$run" --device cuda --quiet
-end=$(date +%s.%N)
-sdae visualize "$run" >/dev/null
-sdae evaluate "$run" --device cuda
-cp -r "$run/figures" "$out/gpu-figures"
-cp "$run/metrics.jsonl" "$out/gpu-metrics.jsonl"
-echo "pretrain (10 epochs x 3 pairs): $(echo "$mid - $start" | bc) s; finetune (120 epochs, end to end through sdae finetune): $(echo "$end - $mid" | bc) s"
+now() { date +%s.%N; }
+log() { echo "== $* ($(date +%T))" >&2; }
+
+if [[ $device == cuda ]]; then
+  "$python" -c "import torch; assert torch.cuda.is_available(), 'no CUDA GPU'; print(torch.cuda.get_device_name())"
+  gpus=$("$python" -c "import torch; print(torch.cuda.device_count())")
+else
+  gpus=0
+fi
+if [[ $quick == 1 ]]; then
+  limit=(--limit 3000); pre=1; fine=2; paper=(1 2); speed=(--examples 2000 --batch-sizes 128 --memory-epochs 1)
+else
+  limit=(); pre=10; fine=120; paper=(15 50); speed=(--memory-epochs 3)
+fi
+
+log "1. speed benchmark"
+timeout 240 "$python" benchmarks/speed.py --device "$device" --compile "${speed[@]}" --out "$work/speed.json" >&2
+
+log "2. default MNIST pipeline"
+run=$work/mnist
+t0=$(now); sdae pretrain --out "$run" --device "$device" --epochs "$pre" "${limit[@]}" --quiet >&2
+t1=$(now); sdae finetune "$run" --device "$device" --epochs "$fine" --quiet >&2
+t2=$(now); sdae evaluate "$run" --device "$device" --json > "$work/evaluate.json"
+cp "$run/metrics.jsonl" "$work/eager-metrics.jsonl"
+t3=$(now); sdae finetune "$run" --device "$device" --epochs "$fine" --compile --overwrite --quiet >&2
+t4=$(now); sdae evaluate "$run" --device "$device" --json > "$work/evaluate-compiled.json"
+cp "$run/metrics.jsonl" "$work/compiled-metrics.jsonl"
+echo "{\"pretrain_s\": $(echo "$t1 - $t0" | bc), \"finetune_eager_s\": $(echo "$t2 - $t1" | bc), \"finetune_compiled_s\": $(echo "$t4 - $t3" | bc)}" > "$work/pipeline.json"
+
+log "3. the paper's SdA-3 on MNIST"
+t0=$(now)
+SEED=0 VARIANTS=sda3 SDAE="$python -m sdae" bash benchmarks/paper_mnist.sh "$work/paper" "${paper[@]}" \
+  > "$work/paper.txt" 2>&1 || true
+echo "{\"seconds\": $(echo "$(now) - $t0" | bc)}" > "$work/paper-time.json"
+
+if (( gpus >= 2 )); then
+  log "4. torchrun, 2 GPUs (NCCL)"
+  t0=$(now)
+  "$python" -m torch.distributed.run --standalone --nproc-per-node 2 -m sdae pretrain --out "$work/ddp" \
+    --device cuda --epochs "$pre" "${limit[@]}" --quiet >&2
+  t1=$(now)
+  "$python" -m torch.distributed.run --standalone --nproc-per-node 2 -m sdae finetune "$work/ddp" --device cuda \
+    --epochs "$fine" --quiet >&2
+  t2=$(now)
+  cp "$work/ddp/metrics.jsonl" "$work/ddp-metrics.jsonl"
+  echo "{\"pretrain_s\": $(echo "$t1 - $t0" | bc), \"finetune_s\": $(echo "$t2 - $t1" | bc)}" > "$work/ddp.json"
+fi
+
+log "results"
+"$python" - "$work" "$out/gpu.json" "$gpus" <<'EOF'
+import json, os, sys
+work, target, gpus = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def read(name):
+    path = os.path.join(work, name)
+    return json.load(open(path)) if os.path.exists(path) else None
+def training_seconds(name, stage):
+    path = os.path.join(work, name)
+    if not os.path.exists(path):
+        return None
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    return round(sum(r["seconds"] for r in rows if r["stage"] == stage), 2)
+paper = open(os.path.join(work, "paper.txt")).read() if os.path.exists(os.path.join(work, "paper.txt")) else ""
+result = {
+    "gpus": gpus,
+    "speed": read("speed.json"),
+    "pipeline": read("pipeline.json"),
+    "finetune_training_seconds": {"eager": training_seconds("eager-metrics.jsonl", "finetune"),
+                                  "compiled": training_seconds("compiled-metrics.jsonl", "finetune")},
+    "evaluate": {"eager": read("evaluate.json"), "compiled": read("evaluate-compiled.json")},
+    "paper_sda3": {"output": paper.strip().splitlines()[-6:], **(read("paper-time.json") or {})},
+    "torchrun_2gpu": read("ddp.json"),
+    "torchrun_2gpu_finetune_training_seconds": training_seconds("ddp-metrics.jsonl", "finetune"),
+}
+json.dump(result, open(target, "w"), indent=2)
+print(json.dumps({k: result[k] for k in ("pipeline", "finetune_training_seconds", "torchrun_2gpu")}, indent=2))
+EOF

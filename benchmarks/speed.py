@@ -9,7 +9,10 @@ In one run, on the same MNIST digits:
      returning ToTensor() images, DataLoader(batch_size=32, shuffle=True), SGD(lr=0.01), MSE,
      Gaussian noise added per batch; the ratio ours / reference;
   4. how the time of one fine-tuning epoch grows with the number of examples and with width;
-  5. the peak resident memory of a `sdae finetune` process on all 60,000 digits.
+  5. the peak resident memory of a `sdae finetune` process on all 60,000 digits;
+  6. with --compile: fine-tuning eager against `--compile` (torch.compile, mode "reduce-overhead",
+     which captures the forward and backward passes in CUDA graphs on a GPU), the first compiled
+     epoch (the compilation) timed apart.
 Every timing excludes a warm-up epoch. Prints a table and writes JSON.
 
     SDAE_DATA_DIR=../shared/data/mnist python benchmarks/speed.py --out benchmarks/results/speed-cpu.json
@@ -70,13 +73,13 @@ def time_epochs(train_one_epoch, epochs: int = 2) -> float:
     return min(times)
 
 
-def sdae_rate(stage: str, examples: Examples, sizes: list[int], batch_size: int, device) -> float:
+def sdae_rate(stage: str, examples: Examples, sizes: list[int], batch_size: int, device, compiled: bool = False) -> float:
     """Examples per second of one fine-tuning epoch, or example-pair updates per second of one greedy
     pretraining pass (one epoch for each pair, the clean codes included)."""
     model = sdae.StackedDenoisingAutoencoder(sizes, generator=torch.Generator().manual_seed(0)).to(device)
     noise = sdae.parse_noise(sdae.RunConfig().noise)
     generator = torch.Generator(device=device).manual_seed(0)
-    options = TrainOptions(epochs=1, batch_size=batch_size)
+    options = TrainOptions(epochs=1, batch_size=batch_size, compile=compiled)
     train = sdae.finetune if stage == "finetune" else sdae.pretrain
     seconds = time_epochs(lambda: train(model, examples, None, noise, options, generator))
     return len(examples) * (1 if stage == "finetune" else len(sizes) - 1) / seconds
@@ -134,6 +137,29 @@ def peak_memory_of_full_finetune(data_dir: str | None, epochs: int) -> dict:
     return {"peak_rss_mib": peak_kib / 1024, "finetune_epochs": epochs, "finetune_process_seconds": seconds}
 
 
+def compare_compiled(examples: Examples, sizes: list[int], device) -> dict:
+    """Fine-tuning examples/s on all the digits, eager and compiled, side by side; the compilation apart."""
+    print("\nfine-tuning, default batch size, all training digits: eager against torch.compile(mode='reduce-overhead')")
+    result = {}
+    for compiled in (False, True):
+        model = sdae.StackedDenoisingAutoencoder(sizes, generator=torch.Generator().manual_seed(0)).to(device)
+        noise = sdae.parse_noise(sdae.RunConfig().noise)
+        generator = torch.Generator(device=device).manual_seed(0)
+        options = TrainOptions(epochs=1, compile=compiled)
+        _sync(device)
+        started = time.perf_counter()
+        sdae.finetune(model, examples, None, noise, options, generator)  # the first epoch compiles
+        _sync(device)
+        first = time.perf_counter() - started
+        seconds = time_epochs(lambda: (sdae.finetune(model, examples, None, noise, options, generator), _sync(device)))
+        name = "compiled" if compiled else "eager"
+        result[name] = {"examples_per_s": len(examples) / seconds, "epoch_s": seconds, "first_epoch_s": first,
+                        "projected_120_epochs_s": first + 119 * seconds}
+        print(f"{name:<9} {len(examples) / seconds:>11.0f} examples/s, epoch {seconds:.2f} s, first epoch {first:.1f} s, "
+              f"120 epochs ~{first + 119 * seconds:.0f} s", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
@@ -141,6 +167,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=20000, help="digits for the throughput comparison")
     parser.add_argument("--batch-sizes", default="64,128,256,512")
     parser.add_argument("--memory-epochs", type=int, default=3, help="fine-tuning epochs of the memory measurement")
+    parser.add_argument("--compile", action="store_true", help="also compare eager and compiled fine-tuning")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     device = sdae.resolve_device(args.device)
@@ -197,6 +224,9 @@ def main() -> None:
                         "gflops": 10000 * 6 * weights_of(wide) / seconds / 1e9})
         print(f"{'-'.join(map(str, wide)):<20} {10000:>9} {seconds:>8.2f} {1e6 * seconds / 10000:>11.1f}", flush=True)
     report["scaling"] = scaling
+
+    if args.compile:
+        report["compile"] = compare_compiled(all_digits, sizes, device)
 
     memory = peak_memory_of_full_finetune(args.data_dir, args.memory_epochs)
     report["memory"] = memory

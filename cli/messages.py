@@ -22,7 +22,7 @@ FLAGS = {
     "data_dir": "--data-dir", "out": "--out", "layer": "--layer", "split": "--split", "train_size": "--train-size",
     "test_size": "--test-size", "val_size": "the validation size", "tied": "--tied", "overwrite=True": "--overwrite",
     "resume=True": "--resume", "supervised=True": "--supervised", "sizes": "--layers",
-    "activation": "--activation", "warmup": "--warmup", "fixed_noise": "--fixed-noise", "config": "--config", "log": "--log", "extend_to": "--epochs", "emphasis": "--emphasis", "weights": "--weights",
+    "activation": "--activation", "warmup": "--warmup", "fixed_noise": "--fixed-noise", "compile": "--compile", "config": "--config", "log": "--log", "extend_to": "--epochs", "emphasis": "--emphasis", "weights": "--weights",
     "resume_pretraining": "sdae pretrain --out {run} --resume", "run_pretraining": "sdae pretrain --out {run}",
 }
 

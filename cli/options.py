@@ -47,6 +47,8 @@ def training_options(f):
                      help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
         click.option("--warmup", type=float, default=DEFAULT_TRAIN.warmup, show_default=True,
                      help="Epochs over which each stage's learning rate rises linearly to --lr."),
+        click.option("--compile", "compiled", is_flag=True,
+                     help="torch.compile the forward and backward passes (mode reduce-overhead: CUDA graphs on a GPU)."),
         click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
         click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
         click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint."),
@@ -58,6 +60,8 @@ def training_options(f):
     return f
 
 
-def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup) -> TrainOptions:
+def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup,
+                  compiled=False) -> TrainOptions:
     return TrainOptions(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                        weight_decay=weight_decay, loss=loss, schedule=schedule, warmup=warmup).validate()
+                        weight_decay=weight_decay, loss=loss, schedule=schedule, warmup=warmup,
+                        compile=compiled).validate()

@@ -19,7 +19,8 @@ FIELDS = {"dataset": ("data", "dataset"), "data_dir": ("data", "data_dir"), "lim
           "noise": ("noise",), "emphasis": ("emphasis",), "fixed_noise": ("fixed_noise",), "seed": ("seed",),
           "device": ("device",), "save_every": ("save_every",), "log_to": ("log",),
           **{name: ("pretrain", name) for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                                                   "loss", "schedule", "warmup")}}
+                                                   "loss", "schedule", "warmup")},
+          "compiled": ("pretrain", "compile")}
 
 
 def given(ctx: click.Context) -> list[str]:
@@ -82,7 +83,8 @@ from sdae.progress import ProgressBars
               help="Start from the settings in FILE (a run's config.json, or TOML); options given here override them.")
 @click.pass_context
 def pretrain(ctx, out, dataset, scale, data_dir, limit, val_fraction, layers, tied, activation, noise, emphasis, fixed_noise,
-             log_to, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+             log_to, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, compiled, device,
+             save_every,
              resume, overwrite, quiet, seed, config_file):
     """Greedily pretrain each denoising pair into a new run folder OUT."""
     messages.RUN[0] = out
@@ -96,7 +98,8 @@ def pretrain(ctx, out, dataset, scale, data_dir, limit, val_fraction, layers, ti
             hidden=parse_layers(layers), tied=tied, noise=list(noise), seed=seed, device=device or "auto",
             activation=activation, emphasis=parse_emphasis(emphasis), fixed_noise=fixed_noise, log=list(log_to),
             save_every=DEFAULTS.save_every if save_every is None else save_every,
-            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
+            pretrain=train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup,
+                                   compiled),
         )
         if config_file is not None:
             config = over_file(ctx, config_from_file(config_file), config)
@@ -113,7 +116,8 @@ def pretrain(ctx, out, dataset, scale, data_dir, limit, val_fraction, layers, ti
 @click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
 @click.option("--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error.")
 @click.pass_context
-def finetune(ctx, run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, device, save_every,
+def finetune(ctx, run, epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup, compiled,
+             device, save_every,
              resume, overwrite, quiet, noise, data_dir, supervised, patience):
     """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""
     messages.RUN[0] = run
@@ -121,7 +125,8 @@ def finetune(ctx, run, epochs, batch_size, optimizer, lr, momentum, weight_decay
     if resume:
         refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "quiet", "epochs"))
     extend_to = epochs if resume and "epochs" in given(ctx) else None
-    options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup),
+    options = sdae.FinetuneOptions(train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule,
+                                                 warmup, compiled),
                                    supervised=supervised, patience=patience, noise=list(noise) or None,
                                    save_every=save_every)
     folder = sdae.run_finetuning(run, options, resume=resume, overwrite=overwrite, device=device, data_dir=data_dir,

@@ -60,12 +60,15 @@ class TrainOptions:
     loss: str = "auto"  # auto: binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
     schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over the stage's epochs
     warmup: float = 5.0  # epochs over which the learning rate rises linearly from (almost) 0 to lr; see README "Dead units"
+    compile: bool = False  # torch.compile the forward (and so backward) pass, mode "reduce-overhead": CUDA graphs on a GPU
 
     def validate(self) -> TrainOptions:
         _whole(self.epochs, "epochs", 0)
         if not _number(self.warmup, "warmup") >= 0:
             raise UsageError(f"`warmup` must be a number of epochs >= 0, got {self.warmup}")
         _whole(self.batch_size, "batch_size", 1)
+        if not isinstance(self.compile, bool):
+            raise UsageError(f"`compile` must be true or false, got {self.compile!r}")
         for name, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("schedule", SCHEDULES)):
             if getattr(self, name) not in choices:
                 raise UsageError(f"`{name}` must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
@@ -173,8 +176,11 @@ def train_epoch(objective: Objective, optimizer: torch.optim.Optimizer, n: int, 
     total = torch.zeros((), device=device)
     first = torch.zeros((), device=device)
     report_every = max(1, batches // 50)
+    mark_steps = getattr(objective, "mark_steps", False) and device.type == "cuda"
     for b in range(batches):
         index = distributed.shard(order[b * batch_size : (b + 1) * batch_size], world)
+        if mark_steps:  # a new training step: CUDA graphs may reuse the previous step's outputs
+            torch.compiler.cudagraph_mark_step_begin()
         with autocast(device):
             loss = objective(index)
         if rate is not None:
@@ -222,6 +228,8 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         distributed.restore_generator(generator, resume.extra.get("rank_generators"), start, world)
     if world.distributed:
         _distribute(stage, generator.device)
+    if options.compile:
+        _compile(stage)
     label = stage.name if stage.pair is None else f"{stage.name} pair {stage.pair}/{getattr(model, 'depth', '?')}"
     records: list[EpochRecord] = []
     warned: set[int] = set()
@@ -276,6 +284,17 @@ def _distribute(stage: Stage, device: torch.device) -> None:
         raise UsageError("data-parallel training needs an objective with a method name and a forward attribute, "
                          "as the sdae stages have")
     objective.forward = distributed.wrap(stage.trained, method, device, unused_parameters=stage.name == "supervised")
+
+
+def _compile(stage: Stage) -> None:
+    """The objective's forward pass through torch.compile. "reduce-overhead" captures it (and its backward)
+    in CUDA graphs on a GPU, where a network this small spends most of a step launching kernels; the
+    CPU gains little (see README, "Speed")."""
+    objective = stage.objective
+    if getattr(objective, "forward", None) is None:
+        raise UsageError("`compile` needs an objective with a forward attribute, as the sdae stages have")
+    objective.forward = torch.compile(objective.forward, mode="reduce-overhead")
+    objective.mark_steps = True
 
 
 def _warm_rate(options: TrainOptions, epoch: int, first_step: int, warmup_steps: int, batch: int) -> float:

@@ -183,3 +183,22 @@ def test_the_python_api_takes_plain_tensors_and_arrays():
     with pytest.raises(sdae.DataError, match="must be \\(examples, features\\)"):
         sdae.finetune(net, torch.rand(20), None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
     sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1, loss="mse"), torch.Generator())
+
+
+def test_compiled_training_gives_the_same_losses(digits_examples):
+    """`compile=True` (torch.compile, mode reduce-overhead) changes how the step runs, not what it computes."""
+    pytest.importorskip("torch._inductor")
+    losses = []
+    for compiled in (False, True):
+        model = sdae.StackedDenoisingAutoencoder([64, 32], generator=torch.Generator().manual_seed(0))
+        try:
+            records = sdae.finetune(model, digits_examples, None, sdae.parse_noise("masking:0.25"),
+                                    TrainOptions(epochs=2, compile=compiled), torch.Generator().manual_seed(0))
+        except Exception as e:  # no C++ compiler for inductor on this machine
+            if compiled and "compiler" in str(e).lower():
+                pytest.skip(f"torch.compile cannot build here: {str(e).splitlines()[0]}")
+            raise
+        losses.append([r.train_loss for r in records])
+    assert losses[1] == pytest.approx(losses[0], rel=1e-4)
+    with pytest.raises(sdae.UsageError, match="compile"):
+        TrainOptions(compile="yes").validate()

@@ -5,6 +5,9 @@ epochs per pair, then --finetune-epochs of denoising fine-tuning) by `sdae` in o
 `torchrun --standalone --nproc-per-node N -m sdae` (gloo on the CPU; each process gets
 cores / N threads, the single process all of them). Examples/s are the training epochs' own
 (metrics.jsonl `seconds`); final losses are the last epoch's validation loss of each stage.
+Beside them, "the noise of a different draw": the one-process run's fine-tuning repeated from the
+same pretrained weights on the same split with other seeds for the order and the noise
+(--draws), the spread that the N-process result is compared with.
 
     SDAE_DATA_DIR=../shared/data/mnist python benchmarks/data_parallel.py --out benchmarks/results/data-parallel.json
 """
@@ -47,15 +50,38 @@ def run(processes: int, folder: str, args) -> dict:
     return out
 
 
+def other_draws(path: str, epochs: int, seeds: list[int]) -> list[float]:
+    """Final validation losses of the one-process fine-tuning redone with other generator seeds."""
+    import torch
+
+    import sdae
+    from sdae.commands.rundata import prepare
+    from sdae.runfolder import PRETRAINED
+    from sdae.train import TrainOptions
+
+    folder = sdae.RunFolder.open(path)
+    config = folder.config
+    data = prepare(config, torch.device("cpu"), folder.data_facts)
+    losses = []
+    for seed in seeds:
+        model = folder.load_model(PRETRAINED)
+        records = sdae.finetune(model, data.train, data.val, sdae.parse_noise(config.noise), TrainOptions(epochs=epochs),
+                                torch.Generator().manual_seed(seed))
+        losses.append(records[-1].val_loss)
+    return losses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--epochs", type=int, default=3, help="pretraining epochs per pair")
-    parser.add_argument("--finetune-epochs", type=int, default=5)
+    parser.add_argument("--finetune-epochs", type=int, default=20)
+    parser.add_argument("--draws", default="1,2", help="other seeds for the one-process fine-tuning")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         rows = [run(int(p), folder, args) for p in args.processes.split(",")]
+        draws = other_draws(os.path.join(folder, "p1"), args.finetune_epochs, [int(s) for s in args.draws.split(",")])
     base = rows[0]
     print(f"{'processes':>9} {'threads each':>12} {'pretrain ex/s':>14} {'finetune ex/s':>14} "
           f"{'pretrain val':>13} {'finetune val':>13} {'vs 1 process':>13}")
@@ -64,9 +90,12 @@ def main() -> None:
         print(f"{r['processes']:>9} {r['threads_each']:>12} {r['pretrain_examples_per_s']:>14} "
               f"{r['finetune_examples_per_s']:>14} {r['pretrain_final_val_loss']:>13.5f} {r['finetune_final_val_loss']:>13.5f} "
               f"{100 * change:>+12.2f}%")
+    spread = [100 * (v / base["finetune_final_val_loss"] - 1) for v in draws]
+    print(f"one process, other draws of order and noise (seeds {args.draws}): final fine-tuning val "
+          + ", ".join(f"{v:.5f} ({s:+.2f}%)" for v, s in zip(draws, spread)))
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "rows": rows}, f, indent=2)
+            json.dump({"args": vars(args), "rows": rows, "one_process_other_draws": draws}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class BenchOptions:
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
+    svm: bool = True  # False: the SdA-3 alone (the SVM columns stay empty)
 
     def validate(self) -> BenchOptions:
         benchmark_store.check_scale(self.scale)
@@ -68,11 +69,11 @@ class BenchRow:
     noise: float  # the masking level validation chose
     sda3_valid: dict[str, float] = field(default_factory=dict)  # masking level -> best validation error, %
     best_epoch: int = 0
-    svm_error: float = 0.0
-    svm_interval: float = 0.0
-    svm_C: float = 0.0
+    svm_error: float | None = None
+    svm_interval: float | None = None
+    svm_C: float | None = None
     svm_gamma: float | None = None
-    svm_valid: float = 0.0
+    svm_valid: float | None = None
     paper_sda3: float | None = None
     paper_svm: float | None = None
     paper_noise: float | None = None
@@ -141,11 +142,14 @@ def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: Bench
         started = time.perf_counter()
         error, level, valid, epoch = _sda3(dataset, options, device, hooks)
         middle = time.perf_counter()
-        svm = _svm(dataset)
         paper = PAPER[name]
         row = BenchRow(name, sizes, 100 * error, 100 * interval(error, sizes[2]), level, valid, epoch,
-                       100 * svm.test_error, 100 * interval(svm.test_error, sizes[2]), svm.C, svm.gamma, 100 * svm.val_error,
-                       paper[0], paper[1], paper[2], middle - started, time.perf_counter() - middle)
+                       paper_sda3=paper[0], paper_svm=paper[1], paper_noise=paper[2], sda3_seconds=middle - started)
+        if options.svm:
+            svm = _svm(dataset)
+            row.svm_error, row.svm_interval = 100 * svm.test_error, 100 * interval(svm.test_error, sizes[2])
+            row.svm_C, row.svm_gamma, row.svm_valid = svm.C, svm.gamma, 100 * svm.val_error
+            row.svm_seconds = time.perf_counter() - middle
         rows.append(row)
         if on_row:
             on_row(row)

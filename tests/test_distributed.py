@@ -39,6 +39,12 @@ def finished(process, timeout=240):
     return out, err
 
 
+def wait_for_checkpoint(run, seconds=240):
+    deadline = time.time() + seconds
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.2)
+
+
 def records(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
 
@@ -90,9 +96,7 @@ def test_resume_after_sigkill_of_the_launcher_continues_exactly(tmp_path):
     args = [*PRETRAIN, "--epochs", "30"]
     finished(torchrun(*args, "--out", whole))
     launcher = torchrun(*args, "--out", cut)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (cut / "checkpoint.pt").exists():
-        time.sleep(0.2)
+    wait_for_checkpoint(cut)
     time.sleep(0.5)
     launcher.kill()  # SIGKILL to the launcher alone: its workers must not train on, orphaned
     launcher.wait()
@@ -108,9 +112,7 @@ def test_resume_after_sigkill_of_the_launcher_continues_exactly(tmp_path):
 def test_a_resume_with_another_world_size_continues(tmp_path):
     run = tmp_path / "run"
     launcher = torchrun(*PRETRAIN, "--epochs", "30", "--out", run)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.2)
+    wait_for_checkpoint(run)
     launcher.kill()
     launcher.wait()
     time.sleep(1)
@@ -124,9 +126,7 @@ def test_a_resume_with_another_world_size_continues(tmp_path):
 def test_when_a_worker_dies_the_others_stop_with_a_clear_message(tmp_path):
     run = tmp_path / "run"
     launcher = torchrun(*PRETRAIN, "--epochs", "30", "--out", run)
-    deadline = time.time() + 240
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.2)
+    wait_for_checkpoint(run)
     workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _rank_of(int(p), launcher.pid) == "1"]
     assert len(workers) == 1, workers
     os.kill(workers[0], 9)

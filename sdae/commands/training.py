@@ -140,6 +140,25 @@ def _checkpoint_for(folder: RunFolder, stage: str) -> tuple[TrainingState, list[
     return found
 
 
+def _start_on(run: str | os.PathLike, device: str | None, hooks: Hooks | None, verbose: bool):
+    """Join the other processes, if torchrun started several, on the device asked for or the run's own;
+    returns this process's place, its device and its hooks."""
+    config = RunFolder.open(run).config  # read only: where to run, which seed
+    world, device_ = distributed.start(device or config.device, config.seed)
+    return world, device_, _with_progress(hooks, verbose, world)
+
+
+def _read_locked(run: str | os.PathLike, purpose: str, read: Callable[[RunFolder], object]) -> tuple[RunFolder, object]:
+    """Open the run, take its lock, and return it with what `read(folder)` gives; the lock is let go if that fails."""
+    folder = RunFolder.open(run)
+    folder.locked(purpose).acquire()
+    try:
+        return folder, read(folder)
+    except BaseException:
+        folder.release()
+        raise
+
+
 def _with_progress(hooks: Hooks | None, verbose: bool, world: distributed.World) -> Hooks | None:
     """The caller's hooks (and progress bars if `verbose`) on rank 0; none on the other ranks."""
     if not world.leader:
@@ -171,21 +190,15 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
 def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
                        data_dir: str | None = None, verbose: bool = False) -> RunFolder:
     """Continue an interrupted `run_pretraining` from its last checkpoint, with its own configuration."""
-    config = RunFolder.open(run).config  # read only: where to run, which seed
-    world, device_ = distributed.start(device or config.device, config.seed)
-    hooks = _with_progress(hooks, verbose, world)
+    world, device_, hooks = _start_on(run, device, hooks, verbose)
+
+    def read(folder: RunFolder):
+        if folder.status.get("pretrain") == "complete":
+            raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
+        return _checkpoint_for(folder, "pretrain") or (None, [])
 
     def open_locked():
-        folder = RunFolder.open(run)
-        folder.locked("pretraining").acquire()
-        try:
-            if folder.status.get("pretrain") == "complete":
-                raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
-            found = _checkpoint_for(folder, "pretrain")
-        except BaseException:
-            folder.release()
-            raise
-        state, records = found if found else (None, [])
+        folder, (state, records) = _read_locked(run, "pretraining", read)
         return (folder, records), (folder.config.to_dict(), folder.data_facts, folder.sizes, state)
 
     kept, (settings, facts, sizes, state) = distributed.from_leader(open_locked)
@@ -225,23 +238,15 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     `device` and `data_dir` say where to run and where the data is now, if not where they were;
     `verbose` shows progress bars.
     """
-    seed_config = RunFolder.open(run).config  # read only: where to run, which seed
-    world, device_ = distributed.start(device or seed_config.device, seed_config.seed)
-    hooks = _with_progress(hooks, verbose, world)
+    world, device_, hooks = _start_on(run, device, hooks, verbose)
+
+    def read(folder: RunFolder):
+        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
+        found = _checkpoint_for(folder, "supervised" if config.supervised else "finetune") if resume else None
+        return config, found or (None, [r for r in folder.read_metrics() if r.stage == "pretrain"])
 
     def open_locked():
-        folder = RunFolder.open(run)
-        folder.locked("fine-tuning").acquire()
-        try:
-            config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
-            state, records = None, [r for r in folder.read_metrics() if r.stage == "pretrain"]
-            if resume:
-                found = _checkpoint_for(folder, "supervised" if config.supervised else "finetune")
-                if found is not None:
-                    state, records = found
-        except BaseException:
-            folder.release()
-            raise
+        folder, (config, (state, records)) = _read_locked(run, "fine-tuning", read)
         return (folder, records), (config.to_dict(), folder.data_facts, state)
 
     kept, (settings, facts, state) = distributed.from_leader(open_locked)

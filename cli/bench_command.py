@@ -8,6 +8,7 @@ import click
 from sdae.commands.bench import BenchOptions, BenchRow, bench as run_bench
 from sdae.data.variants import NAMES
 from sdae.errors import UsageError
+from sdae.model import ACTIVATIONS
 from sdae.files import atomic_write_json
 from sdae.progress import ProgressBars
 
@@ -33,6 +34,8 @@ def _line(row: BenchRow) -> str:
 @click.option("--problems", default=",".join(NAMES), show_default=True, help="Benchmark problems, separated by commas.")
 @click.option("--scale", type=float, default=DEFAULT.scale, show_default=True, help="Fraction of the published split sizes.")
 @click.option("--units", type=int, default=DEFAULT.units, show_default=True, help="Units in each of the three hidden layers.")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULT.activation, show_default=True,
+              help="Hidden units: relu, or the paper's sigmoid.")
 @click.option("--noise-levels", default=",".join(f"{v:g}" for v in DEFAULT.noise_levels), show_default=True,
               help="Masking fractions; the validation split chooses one per problem.")
 @click.option("--pretrain-epochs", type=int, default=DEFAULT.pretrain_epochs, show_default=True, help="Epochs per pair.")
@@ -45,11 +48,11 @@ def _line(row: BenchRow) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
 @click.option("--svm/--no-svm", default=True, show_default=True, help="Also the RBF SVM baseline.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def bench(problems, scale, units, noise_levels, pretrain_epochs, epochs, patience, seed, device, data_dir, svm, out,
+def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, seed, device, data_dir, svm, out,
           quiet):
     """SdA-3 (corruption level chosen on validation) and an RBF SVM (C and gamma chosen on validation,
     refit on training + validation) on the 2007 benchmark problems, beside the paper's Table 3."""
-    options = BenchOptions(scale=scale, units=units, noise_levels=_levels(noise_levels), pretrain_epochs=pretrain_epochs,
+    options = BenchOptions(scale=scale, units=units, activation=activation, noise_levels=_levels(noise_levels), pretrain_epochs=pretrain_epochs,
                            epochs=epochs, patience=patience, seed=seed, device=device, data_dir=data_dir, svm=svm)
     click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} "
                f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")

@@ -36,6 +36,7 @@ PAPER = {"mnist-basic": (2.84, 3.03, 0.10), "mnist-rot": (9.53, 11.11, 0.25), "m
 class BenchOptions:
     scale: float = 1.0
     units: int = 1000
+    activation: str = "relu"  # or the paper's "sigmoid"
     noise_levels: tuple[float, ...] = (0.10, 0.25, 0.40)  # masking fractions; validation chooses one
     pretrain_epochs: int = 15  # per pair
     epochs: int = 50  # supervised fine-tuning, at most
@@ -100,7 +101,8 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     tried = {}
     for level in options.noise_levels:
         setup = torch.Generator().manual_seed(options.seed)
-        model = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup).to(device)
+        model = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup,
+                                            activation=options.activation).to(device)
         generator = torch.Generator(device=device).manual_seed(options.seed)
         pretrain(model, train, val, Masking(level), TrainOptions(epochs=options.pretrain_epochs, lr=options.pretrain_lr),
                  generator, hooks=hooks)

@@ -206,7 +206,7 @@ def _my_share(examples: Examples) -> Examples:
     world = distributed.current()
     if not world.distributed:
         return examples
-    return examples.subset(torch.arange(world.rank, len(examples), world.size, device=examples.device))
+    return examples.subset(distributed.shard(torch.arange(len(examples), device=examples.device), world))
 
 
 def dead_units(model: StackedDenoisingAutoencoder, examples: Examples, layers: int | None = None,
@@ -320,11 +320,9 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 
     def validate(epoch: int) -> tuple[float, float]:
-        world = distributed.current()
         mine = _my_share(val)
-        labels = val_labels[world.rank :: world.size] if world.distributed else val_labels
-        error, loss = classification_scores(model, mine, labels)
-        error, loss = (distributed.mean_over_ranks(v, len(mine), world) for v in (error, loss))
+        error, loss = classification_scores(model, mine, distributed.shard(val_labels, distributed.current()))
+        error, loss = (distributed.mean_over_ranks(v, len(mine)) for v in (error, loss))
         best.offer(epoch, error, loss, model)
         return loss, error
 

@@ -90,10 +90,13 @@ class _Follower:
     def remove_outputs(self) -> None: ...
     def release(self) -> None: ...
 
+    def load_model(self, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
+        return RunFolder.open(self.path).load_model(which)  # read only: fine-tuning never rewrites it
+
 
 def _as_written(folder: RunFolder | _Follower, path: str | os.PathLike) -> RunFolder:
-    """The run folder once rank 0 has written it (every rank waits for that); the folder itself in one process."""
-    distributed.from_leader(lambda: (None, None))
+    """The run folder once rank 0 has written it; the folder itself in one process. Leaving the process group
+    together (a barrier) is what makes the other ranks wait for rank 0's last writes."""
     distributed.stop()
     return RunFolder.open(path) if isinstance(folder, _Follower) else folder
 
@@ -255,7 +258,7 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     folder, records = kept or (_Follower(config, run), [])
     try:
         data = prepare(config, device_, facts)
-        model = RunFolder.open(run).load_model(PRETRAINED) if world.distributed else folder.load_model(PRETRAINED)
+        model = folder.load_model(PRETRAINED)
         stage = "supervised" if config.supervised else "finetune"
         if config.supervised:
             folder.meta["classes"] = data.class_count()

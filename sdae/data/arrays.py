@@ -26,11 +26,15 @@ MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def check_examples(x: np.ndarray, where: str) -> np.ndarray:
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise DataError(f"{where}: dtype {x.dtype} is not numeric")
-    if np.issubdtype(x.dtype, np.complexfloating):
+def _check_dtype(dtype: np.dtype, where: str) -> None:
+    if dtype == object or not (np.issubdtype(dtype, np.number) or dtype == bool):
+        raise DataError(f"{where}: dtype {dtype} is not numeric")
+    if np.issubdtype(dtype, np.complexfloating):
         raise DataError(f"{where}: complex values are not supported")
+
+
+def check_examples(x: np.ndarray, where: str) -> np.ndarray:
+    _check_dtype(x.dtype, where)
     if x.ndim not in (2, 3):
         raise DataError(f"{where}: expected (examples, features) or (examples, height, width), got shape {x.shape}")
     if x.shape[0] == 0 or x[0].size == 0:
@@ -58,7 +62,10 @@ def scaling_for(x: np.ndarray) -> Scaling:
     """uint8 data is scaled by 1/255; data already in [0, 1] is kept; anything else is min-max scaled."""
     if x.dtype == np.uint8:
         return Scaling(0.0, 1.0 / 255.0)
-    low, high = float(x.min()), float(x.max())
+    return _scaling_between(float(x.min()), float(x.max()))
+
+
+def _scaling_between(low: float, high: float) -> Scaling:
     if low >= 0.0 and high <= 1.0:
         return Scaling(0.0, 1.0)
     if high == low:
@@ -94,9 +101,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
 
 def _check_mapped(rows: MappedRows, where: str) -> Scaling:
     """The checks of `check_examples` and `scaling_for`, a chunk at a time; returns the scaling."""
-    if rows.dtype == object or not (np.issubdtype(rows.dtype, np.number) or rows.dtype == bool) \
-            or np.issubdtype(rows.dtype, np.complexfloating):
-        raise DataError(f"{where}: dtype {rows.dtype} is not a real number type")
+    _check_dtype(rows.dtype, where)
     if rows.shape[1] == 0:
         raise DataError(f"{where}: no features (shape {rows.shape})")
     if rows.dtype == np.uint8:
@@ -108,11 +113,10 @@ def _check_mapped(rows: MappedRows, where: str) -> Scaling:
         low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
     if max(abs(low), abs(high)) > FLOAT32_MAX:
         raise DataError(f"{where}: values reach {max(abs(low), abs(high)):.3g}, beyond float32's range; rescale the data")
-    if low >= 0.0 and high <= 1.0:
-        return Scaling(0.0, 1.0)
-    if high == low:
-        raise DataError(f"{where}: all values are {low}: nothing to learn")
-    return Scaling(low, 1.0 / (high - low))
+    try:
+        return _scaling_between(low, high)
+    except DataError as e:
+        raise DataError(f"{where}: {e}") from None
 
 
 def load_mapped(path: str | os.PathLike, limit: int | None = None) -> Dataset:
@@ -125,7 +129,7 @@ def load_mapped(path: str | os.PathLike, limit: int | None = None) -> Dataset:
     rows = open_rows(path)
     scaling = _check_mapped(rows, str(path))
     if limit is not None and limit < len(rows):
-        rows = MappedRows([p[:limit] for p in _first_rows(rows, limit)], rows.sources)
+        rows = MappedRows(_first_rows(rows, limit))
     shape = rows.parts[0].shape[1:]
     return Dataset(
         name=str(path),

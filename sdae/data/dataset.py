@@ -86,7 +86,7 @@ class Dataset:
 
 def _to_device(rows: MappedRows, device: torch.device) -> torch.Tensor:
     """Mapped rows copied onto a device a chunk at a time (never whole in host memory)."""
-    out = torch.empty(rows.shape, dtype=torch.from_numpy(np.empty(0, rows.dtype)).dtype, device=device)
+    out = torch.empty(rows.shape, dtype=rows.torch_dtype, device=device)
     start = 0
     for chunk in rows.chunks():
         out[start : start + len(chunk)] = torch.from_numpy(np.ascontiguousarray(chunk)).to(device)

@@ -24,8 +24,8 @@ CHUNK_ROWS = 16384
 class MappedRows:
     """Rows of one or more memory-mapped (n_i, D) arrays of one dtype, addressed as one (sum n_i, D) array."""
 
-    def __init__(self, parts: list[np.ndarray], sources: list[Path]):
-        self.parts, self.sources = parts, sources
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = parts
         self.ends = np.cumsum([len(p) for p in parts])
         self.starts = self.ends - [len(p) for p in parts]
         self.shape = (int(self.ends[-1]), int(np.prod(parts[0].shape[1:])))
@@ -54,6 +54,10 @@ class MappedRows:
     def nbytes(self) -> int:
         return self.shape[0] * self.shape[1] * self.dtype.itemsize
 
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.from_numpy(np.empty(0, self.dtype)).dtype
+
 
 def map_npy(path: Path) -> np.ndarray:
     """A .npy file mapped read-only; pickled (object) arrays are refused, never unpickled."""
@@ -65,8 +69,6 @@ def map_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: damaged or truncated .npy file ({e})") from None
     except OSError as e:
         raise DataError(f"{path}: cannot map ({e.strerror or e})") from None
-    if not isinstance(array, np.memmap) and array.size:  # np.load maps every plain array it can
-        raise DataError(f"{path}: cannot be memory-mapped")
     return array
 
 
@@ -84,7 +86,7 @@ def open_rows(path: str | os.PathLike) -> MappedRows:
         if part.dtype != first.dtype or part.shape[1:] != first.shape[1:]:
             raise DataError(f"{f}: shape {part.shape} {part.dtype} does not match the first shard {files[0].name}'s "
                             f"{first.shape} {first.dtype}; every shard needs the same dtype and example shape")
-    return MappedRows(parts, files)
+    return MappedRows(parts)
 
 
 def gather(rows: MappedRows, index: torch.Tensor | slice, order: torch.Tensor | None, device: torch.device) -> torch.Tensor:

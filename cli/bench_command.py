@@ -15,18 +15,18 @@ from sdae.progress import ProgressBars
 DEFAULT = BenchOptions()
 
 
-def _levels(text: str) -> tuple[float, ...]:
+def _numbers(text: str, name: str, what: str, example: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise UsageError(f"`noise_levels` {text!r}: give masking fractions separated by commas, e.g. 0.1,0.25,0.4") from None
+        raise UsageError(f"`{name}` {text!r}: give {what} separated by commas, e.g. {example}") from None
 
 
 def _line(row: BenchRow) -> str:
     paper = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     svm = "-".rjust(13) if row.svm_error is None else f"{row.svm_error:6.2f} +-{row.svm_interval:4.2f}"
     return (f"{row.problem:<17} {'/'.join(map(str, row.sizes)):>16} {row.sda3_error:6.2f} +-{row.sda3_interval:4.2f} "
-            f"{paper(row.paper_sda3):>6} {100 * row.noise:4.0f}% {svm} "
+            f"{paper(row.paper_sda3):>6} {100 * row.noise:4.0f}% {row.lr:<7g} {svm} "
             f"{paper(row.paper_svm):>6} {row.sda3_seconds + row.svm_seconds:7.0f}")
 
 
@@ -42,23 +42,30 @@ def _line(row: BenchRow) -> str:
 @click.option("--epochs", type=int, default=DEFAULT.epochs, show_default=True, help="Supervised fine-tuning epochs, at most.")
 @click.option("--patience", type=int, default=DEFAULT.patience, show_default=True,
               help="Stop fine-tuning after N epochs without a better validation error.")
+@click.option("--pretrain-lr", type=float, default=DEFAULT.pretrain_lr, show_default=True, help="Adam's learning rate, pretraining.")
+@click.option("--lrs", default=",".join(f"{v:g}" for v in DEFAULT.lrs), show_default=True,
+              help="Fine-tuning learning rates (Adam); the validation split chooses one per problem.")
 @click.option("--seed", type=int, default=DEFAULT.seed, show_default=True)
 @click.option("--device", default=DEFAULT.device, show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
 @click.option("--svm/--no-svm", default=True, show_default=True, help="Also the RBF SVM baseline.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, seed, device, data_dir, svm, out,
-          quiet):
-    """SdA-3 (corruption level chosen on validation) and an RBF SVM (C and gamma chosen on validation,
-    refit on training + validation) on the 2007 benchmark problems, beside the paper's Table 3."""
-    options = BenchOptions(scale=scale, units=units, activation=activation, noise_levels=_levels(noise_levels), pretrain_epochs=pretrain_epochs,
-                           epochs=epochs, patience=patience, seed=seed, device=device, data_dir=data_dir, svm=svm)
-    click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} "
+def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, pretrain_lr, lrs, seed,
+          device, data_dir, svm, out, quiet):
+    """SdA-3 (corruption level and fine-tuning learning rate chosen on validation) and an RBF SVM (C and
+    gamma chosen on validation, refit on training + validation) on the 2007 benchmark problems, beside
+    the paper's Table 3."""
+    options = BenchOptions(scale=scale, units=units, activation=activation,
+                           noise_levels=_numbers(noise_levels, "noise_levels", "masking fractions", "0.1,0.25,0.4"),
+                           pretrain_epochs=pretrain_epochs, epochs=epochs, patience=patience, pretrain_lr=pretrain_lr,
+                           lrs=_numbers(lrs, "lrs", "learning rates", "0.0005,0.002"), seed=seed, device=device,
+                           data_dir=data_dir, svm=svm)
+    click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} {'lr':<7} "
                f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")
     rows = run_bench([p.strip() for p in problems.split(",") if p.strip()], options,
                      hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)))
     if out:
-        atomic_write_json(out, {"options": {**vars(options), "noise_levels": list(options.noise_levels)},
+        atomic_write_json(out, {"options": {**vars(options), "noise_levels": list(options.noise_levels), "lrs": list(options.lrs)},
                                 "rows": [row.to_dict() for row in rows]})
         click.echo(f"wrote {out}")

@@ -157,22 +157,52 @@ def test_a_benchmark_problem_is_a_dataset_for_every_command(cache, tmp_path, cap
     assert code == 0 and json.loads(out), err
 
 
-def test_bench_chooses_the_noise_on_validation_and_writes_its_table(cache, tmp_path, capsys):
+def test_bench_chooses_noise_and_learning_rate_on_validation_and_writes_its_table(cache, tmp_path, capsys):
     out = tmp_path / "bench.json"
     code, text, err = run_cli(capsys, "bench", "--problems", "rectangles", "--scale", "0.05", "--units", "16",
-                              "--noise-levels", "0.1,0.4", "--pretrain-epochs", "1", "--epochs", "2", "--quiet",
-                              "--out", out)
+                              "--noise-levels", "0.1,0.4", "--lrs", "0.001,0.01", "--pretrain-epochs", "1", "--epochs", "2",
+                              "--quiet", "--out", out)
     assert code == 0, err
     assert "rectangles" in text and "1.99" in text  # the paper's SdA-3 figure beside ours
     (row,) = json.loads(out.read_text())["rows"]
     assert row["sizes"] == [50, 10, 2500]
-    assert set(row["sda3_valid"]) == {"0.1", "0.4"}
-    assert row["noise"] in (0.1, 0.4) and row["sda3_valid"][f"{row['noise']:g}"] == min(row["sda3_valid"].values())
+    assert row["epochs_run"] == [10, 20]  # 50 examples instead of the digits' 500: ten times the epochs, as many updates
+    tried = {(t["noise"], t["lr"]): t["valid"] for t in row["sda3_valid"]}
+    assert set(tried) == {(0.1, 0.001), (0.1, 0.01), (0.4, 0.001), (0.4, 0.01)}
+    assert tried[row["noise"], row["lr"]] == min(tried.values())
     p = row["sda3_error"] / 100
     assert row["sda3_interval"] == pytest.approx(100 * 1.96 * np.sqrt(p * (1 - p) / 2500))
     assert row["svm_gamma"] is not None and row["svm_C"] in (1.0, 10.0, 100.0)
 
 
+def test_bench_fine_tunes_every_rate_from_the_same_pretrained_stack(cache, monkeypatch):
+    from sdae.commands import bench as bench_module
+
+    starts = []
+    real = bench_module.supervised_finetune
+
+    def spy(model, *args, **kwargs):
+        starts.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(bench_module, "supervised_finetune", spy)
+    options = bench_module.BenchOptions(scale=0.05, units=8, noise_levels=(0.25,), lrs=(0.001, 0.01), pretrain_epochs=1,
+                                        epochs=1, svm=False, device="cpu")
+    (row,) = bench_module.bench(["rectangles"], options)
+    assert len(starts) == 2 and all(torch.equal(starts[0][k], starts[1][k]) for k in starts[0])  # same weights and head
+    assert {t["lr"] for t in row.sda3_valid} == {0.001, 0.01}
+
+
 def test_bench_refuses_an_unknown_problem(cache, capsys):
     code, _, err = run_cli(capsys, "bench", "--problems", "mnist-upside-down", "--quiet")
     assert code == 2 and "unknown benchmark 'mnist-upside-down'" in err
+
+
+def test_bench_budgets_are_updates_so_smaller_problems_train_more_epochs():
+    from sdae.commands.bench import epochs_factor
+
+    assert epochs_factor(10_000, 1.0) == 1.0  # the digit problems: the epochs as given
+    assert epochs_factor(1_000, 1.0) == 10.0  # rectangles
+    assert epochs_factor(6_000, 1.0) == pytest.approx(10 / 6)  # convex
+    assert epochs_factor(500, 0.05) == 1.0 and epochs_factor(50, 0.05) == 10.0  # relative to the scaled digit problems
+    assert epochs_factor(60_000, 1.0) == 1.0  # never fewer epochs

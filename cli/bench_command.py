@@ -45,21 +45,23 @@ def _line(row: BenchRow) -> str:
 @click.option("--pretrain-lr", type=float, default=DEFAULT.pretrain_lr, show_default=True, help="Adam's learning rate, pretraining.")
 @click.option("--lrs", default=",".join(f"{v:g}" for v in DEFAULT.lrs), show_default=True,
               help="Fine-tuning learning rates (Adam); the validation split chooses one per problem.")
+@click.option("--extend/--no-extend", default=DEFAULT.extend, show_default=True,
+              help="Where validation's choice lies on the grid's edge, try one step beyond it, and on while that improves.")
 @click.option("--seed", type=int, default=DEFAULT.seed, show_default=True)
 @click.option("--device", default=DEFAULT.device, show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
 @click.option("--svm/--no-svm", default=True, show_default=True, help="Also the RBF SVM baseline.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, pretrain_lr, lrs, seed,
-          device, data_dir, svm, out, quiet):
+def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, pretrain_lr, lrs, extend,
+          seed, device, data_dir, svm, out, quiet):
     """SdA-3 (corruption level and fine-tuning learning rate chosen on validation) and an RBF SVM (C and
     gamma chosen on validation, refit on training + validation) on the 2007 benchmark problems, beside
     the paper's Table 3."""
     options = BenchOptions(scale=scale, units=units, activation=activation,
                            noise_levels=_numbers(noise_levels, "noise_levels", "masking fractions", "0.1,0.25,0.4"),
                            pretrain_epochs=pretrain_epochs, epochs=epochs, patience=patience, pretrain_lr=pretrain_lr,
-                           lrs=_numbers(lrs, "lrs", "learning rates", "0.0005,0.002"), seed=seed, device=device,
+                           lrs=_numbers(lrs, "lrs", "learning rates", "0.0005,0.002"), extend=extend, seed=seed, device=device,
                            data_dir=data_dir, svm=svm)
     click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} {'lr':<7} "
                f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")

@@ -160,8 +160,8 @@ def test_a_benchmark_problem_is_a_dataset_for_every_command(cache, tmp_path, cap
 def test_bench_chooses_noise_and_learning_rate_on_validation_and_writes_its_table(cache, tmp_path, capsys):
     out = tmp_path / "bench.json"
     code, text, err = run_cli(capsys, "bench", "--problems", "rectangles", "--scale", "0.05", "--units", "16",
-                              "--noise-levels", "0.1,0.4", "--lrs", "0.001,0.01", "--pretrain-epochs", "1", "--epochs", "2",
-                              "--quiet", "--out", out)
+                              "--noise-levels", "0.1,0.4", "--lrs", "0.001,0.01", "--no-extend", "--pretrain-epochs", "1",
+                              "--epochs", "2", "--quiet", "--out", out)
     assert code == 0, err
     assert "rectangles" in text and "1.99" in text  # the paper's SdA-3 figure beside ours
     (row,) = json.loads(out.read_text())["rows"]
@@ -187,7 +187,7 @@ def test_bench_fine_tunes_every_rate_from_the_same_pretrained_stack(cache, monke
 
     monkeypatch.setattr(bench_module, "supervised_finetune", spy)
     options = bench_module.BenchOptions(scale=0.05, units=8, noise_levels=(0.25,), lrs=(0.001, 0.01), pretrain_epochs=1,
-                                        epochs=1, svm=False, device="cpu")
+                                        epochs=1, extend=False, svm=False, device="cpu")
     (row,) = bench_module.bench(["rectangles"], options)
     assert len(starts) == 2 and all(torch.equal(starts[0][k], starts[1][k]) for k in starts[0])  # same weights and head
     assert {t["lr"] for t in row.sda3_valid} == {0.001, 0.01}
@@ -206,3 +206,28 @@ def test_bench_budgets_are_updates_so_smaller_problems_train_more_epochs():
     assert epochs_factor(6_000, 1.0) == pytest.approx(10 / 6)  # convex
     assert epochs_factor(500, 0.05) == 1.0 and epochs_factor(50, 0.05) == 10.0  # relative to the scaled digit problems
     assert epochs_factor(60_000, 1.0) == 1.0  # never fewer epochs
+
+
+def test_bench_searches_past_the_grid_edge_where_validation_chose_it():
+    from sdae.commands.bench import _beyond
+
+    grid = [{"noise": v, "lr": r} for v in (0.1, 0.25, 0.4) for r in (0.001, 0.002, 0.004)]
+    assert _beyond({"noise": 0.25, "lr": 0.002}, grid) == []  # inside: nothing more to try
+    assert _beyond({"noise": 0.4, "lr": 0.001}, grid) == [(0.55, 0.001), (0.4, 0.0005)]
+    assert _beyond({"noise": 0.1, "lr": 0.004}, grid) == [(0.05, 0.004), (0.1, 0.008)]
+    assert _beyond({"noise": 0.85, "lr": 0.002}, grid + [{"noise": 0.85, "lr": 0.002}]) == []  # the masking cap
+    tried = grid + [{"noise": 0.55, "lr": 0.001}]
+    assert _beyond({"noise": 0.4, "lr": 0.001}, tried) == [(0.4, 0.0005)]  # 0.55 was worse: only the rate goes on
+
+
+def test_bench_extension_tries_the_point_past_the_edge_and_keeps_the_best(cache):
+    from sdae.commands.bench import BenchOptions, _beyond, bench
+
+    options = BenchOptions(scale=0.05, units=8, noise_levels=(0.1, 0.4), lrs=(0.001, 0.01), pretrain_epochs=1, epochs=1,
+                           svm=False, device="cpu")
+    (row,) = bench(["rectangles"], options)
+    grid, more = row.sda3_valid[:4], row.sda3_valid[4:]
+    first = min(grid, key=lambda t: (t["valid"], t["noise"], t["lr"]))
+    assert more and {(t["noise"], t["lr"]) for t in more[:2]} <= set(_beyond(first, grid))  # every 2x2 choice is on an edge
+    best = min(row.sda3_valid, key=lambda t: (t["valid"], t["noise"], t["lr"]))
+    assert (row.noise, row.lr) == (best["noise"], best["lr"])

@@ -5,7 +5,8 @@ Protocol, as the paper's (section 5 and the benchmark pages):
   layer, supervised fine-tuning of the whole network; the validation split chooses the
   fine-tuning epoch, the corruption level from `noise_levels` and the fine-tuning learning rate
   from `lrs` (the paper chose both per problem on validation). One stack is pretrained per level;
-  each rate fine-tunes a copy of it. Only the chosen network is tested.
+  each rate fine-tunes a copy of it. Where the choice lies on the grid's edge, the search goes one
+  step beyond it, and on while that improves (`_beyond`). Only the chosen network is tested.
 - Budgets (`pretrain_epochs`, `epochs`, `patience`) are epochs of the MNIST problems' 10,000
   training examples: a problem with fewer (rectangles 1,000, convex 6,000) trains for as many
   updates, so proportionally more epochs (the paper chose epochs per problem; 15 epochs of
@@ -50,6 +51,7 @@ class BenchOptions:
     patience: int | None = 10
     pretrain_lr: float = 1e-3
     lrs: tuple[float, ...] = (1e-3, 2e-3, 4e-3)  # fine-tuning learning rates (Adam); validation chooses one
+    extend: bool = True  # where validation's choice lies on the grid's edge, try beyond it (`_beyond`)
     seed: int = 0
     device: str = "auto"
     data_dir: str | None = None
@@ -61,6 +63,8 @@ class BenchOptions:
             raise UsageError(f"`noise_levels` must be masking fractions in [0, 1), got {self.noise_levels!r}")
         if not self.lrs or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in self.lrs):
             raise UsageError(f"`lrs` must be positive learning rates, got {self.lrs!r}")
+        if not isinstance(self.extend, bool):
+            raise UsageError(f"`extend` must be true or false, got {self.extend!r}")
         for name in ("units", "epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -109,8 +113,32 @@ def interval(error: float, n: int) -> float:
     return 1.96 * math.sqrt(error * (1 - error) / n)
 
 
+MAX_NOISE = 0.85  # the grid is not extended past this masking level
+EXTENSION_ROUNDS = 3
+
+
+def _beyond(chosen: dict, tried: list[dict]) -> list[tuple[float, float]]:
+    """Points one step past the grid's edge where validation's choice lies on it: masking +0.15 above
+    the highest level tried (up to MAX_NOISE) or half the lowest, at the chosen rate; the rate doubled
+    above the highest or halved below the lowest, at the chosen level."""
+    level, lr = chosen["noise"], chosen["lr"]
+    levels, rates = {t["noise"] for t in tried}, {t["lr"] for t in tried}
+    points = []
+    if level == max(levels) and round(level + 0.15, 2) <= MAX_NOISE:
+        points.append((round(level + 0.15, 2), lr))
+    elif level == min(levels) and level > 0:
+        points.append((round(level / 2, 3), lr))
+    if lr == max(rates):
+        points.append((level, lr * 2))
+    elif lr == min(rates):
+        points.append((level, lr / 2))
+    done = {(t["noise"], t["lr"]) for t in tried}
+    return [p for p in points if p not in done]
+
+
 def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None):
-    """Pretrain one stack per masking level, fine-tune a copy of it per learning rate; test the one validation chose."""
+    """Pretrain one stack per masking level, fine-tune a copy of it per learning rate; where validation's
+    choice lies on the grid's edge, try beyond it (`_beyond`) while that improves; test the one chosen."""
     n = len(dataset.train)
     cut = n - dataset.val_count
     x = dataset.examples("train", device)
@@ -122,26 +150,43 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     pretrain_epochs, epochs = round(options.pretrain_epochs * factor), round(options.epochs * factor)
     patience = None if options.patience is None else round(options.patience * factor)
     warmup = TrainOptions.warmup * factor
-    tried, best = [], None
+    stacks, tried, best = {}, [], None
+
+    def pretrained(level: float):
+        if level not in stacks:
+            setup = torch.Generator().manual_seed(options.seed)
+            stack = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup,
+                                                activation=options.activation).to(device)
+            generator = torch.Generator(device=device).manual_seed(options.seed)
+            pretrain(stack, train, val, Masking(level),
+                     TrainOptions(epochs=pretrain_epochs, lr=options.pretrain_lr, warmup=warmup), generator, hooks=hooks)
+            stacks[level] = stack, generator.get_state()
+        return stacks[level]
+
+    def fine_tune(level: float, lr: float) -> None:
+        nonlocal best
+        stack, state = pretrained(level)
+        model = copy.deepcopy(stack)
+        model.add_head(classes, generator=torch.Generator().manual_seed(options.seed))
+        generator = torch.Generator(device=device)
+        generator.set_state(state)  # every learning rate sees the same order and noise
+        records = supervised_finetune(model, train, labels[:cut], val, labels[cut:],
+                                      TrainOptions(epochs=epochs, lr=lr, schedule="cosine", warmup=warmup),
+                                      generator, patience=patience, hooks=hooks)
+        record = best_record(records)
+        tried.append({"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch})
+        if best is None or (record.val_error, level, lr) < best[0]:  # ties: the lower level, then the lower rate
+            best = (record.val_error, level, lr), tried[-1], model
+
     for level in options.noise_levels:
-        setup = torch.Generator().manual_seed(options.seed)
-        stack = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup,
-                                            activation=options.activation).to(device)
-        generator = torch.Generator(device=device).manual_seed(options.seed)
-        pretrain(stack, train, val, Masking(level), TrainOptions(epochs=pretrain_epochs, lr=options.pretrain_lr, warmup=warmup),
-                 generator, hooks=hooks)
-        after_pretraining = generator.get_state()
         for lr in options.lrs:
-            model = copy.deepcopy(stack)
-            model.add_head(classes, generator=torch.Generator().manual_seed(options.seed))
-            generator.set_state(after_pretraining)  # every learning rate sees the same order and noise
-            records = supervised_finetune(model, train, labels[:cut], val, labels[cut:],
-                                          TrainOptions(epochs=epochs, lr=lr, schedule="cosine", warmup=warmup),
-                                          generator, patience=patience, hooks=hooks)
-            record = best_record(records)
-            tried.append({"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch})
-            if best is None or (record.val_error, level, lr) < best[0]:  # ties: the lower level, then the lower rate
-                best = (record.val_error, level, lr), tried[-1], model
+            fine_tune(level, lr)
+    for _ in range(EXTENSION_ROUNDS if options.extend else 0):
+        chosen = best[1]
+        for point in _beyond(chosen, tried):
+            fine_tune(*point)
+        if best[1] is chosen:
+            break
     error, _ = classification_scores(best[2], test, test_labels)
     return error, best[1], tried, (pretrain_epochs, epochs)
 

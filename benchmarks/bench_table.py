@@ -1,0 +1,72 @@
+"""Merge `sdae bench --out` files into one, and print README's table from it.
+
+The SdA-3 columns come from the files given; `--svm-from` takes the SVM columns from another file
+(the SVM's protocol and the data are the same there, so the SVM need not run again when only the
+SdA-3's protocol changed).
+
+    python benchmarks/bench_table.py runs/bench-v2-a.json runs/bench-v2-b.json \
+        --svm-from benchmarks/results/bench-full.json --out benchmarks/results/bench-v2.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sdae.data.variants import NAMES
+from sdae.files import atomic_write_json
+
+SVM_FIELDS = ("svm_error", "svm_interval", "svm_C", "svm_gamma", "svm_valid", "svm_seconds")
+
+
+def within_or_better(error: float, paper: float, paper_interval: float) -> bool:
+    return error <= paper + paper_interval
+
+
+def paper_interval(error: float, n: int = 50_000) -> float:
+    p = error / 100
+    return 100 * 1.96 * (p * (1 - p) / n) ** 0.5
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| problem | train/valid/test | SdA-3, ours | SdA-3, paper | masking chosen (paper's) | fine-tuning lr chosen "
+             "| SVM-rbf, ours | SVM-rbf, paper | SdA-3 minutes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        ours = f"{row['sda3_error']:.2f} ± {row['sda3_interval']:.2f}"
+        half = paper_interval(row["paper_sda3"])
+        if within_or_better(row["sda3_error"], row["paper_sda3"], half):
+            ours = f"**{ours}**"
+        svm = "-" if row.get("svm_error") is None else f"{row['svm_error']:.2f} ± {row['svm_interval']:.2f}"
+        lines.append(f"| {row['problem']} | {'/'.join(map(str, row['sizes']))} | {ours} | {row['paper_sda3']:.2f} ± "
+                     f"{half:.2f} | {100 * row['noise']:.0f}% ({100 * row['paper_noise']:.0f}%) | {row['lr']:g} | {svm} | "
+                     f"{row['paper_svm']:.2f} ± {paper_interval(row['paper_svm']):.2f} | {row['sda3_seconds'] / 60:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", help="`sdae bench --out` files")
+    parser.add_argument("--svm-from", help="take the SVM columns from this `sdae bench --out` file")
+    parser.add_argument("--out", help="write the merged rows here")
+    args = parser.parse_args()
+    rows, options = {}, []
+    for path in args.files:
+        data = json.load(open(path))
+        options.append(data.get("options"))
+        rows.update({row["problem"]: row for row in data["rows"]})
+    if args.svm_from:
+        svm = {row["problem"]: row for row in json.load(open(args.svm_from))["rows"]}
+        for name, row in rows.items():
+            if row.get("svm_error") is None and name in svm:
+                row.update({k: svm[name].get(k) for k in SVM_FIELDS})
+    ordered = [rows[name] for name in NAMES if name in rows]
+    if args.out:
+        atomic_write_json(args.out, {"files": args.files, "svm_from": args.svm_from, "options": options, "rows": ordered})
+    print(markdown(ordered))
+    met = sum(within_or_better(r["sda3_error"], r["paper_sda3"], paper_interval(r["paper_sda3"])) for r in ordered)
+    print(f"\nSdA-3 within the paper's interval or better: {met} of {len(ordered)}")
+
+
+if __name__ == "__main__":
+    main()

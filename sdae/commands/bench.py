@@ -6,7 +6,8 @@ Protocol, as the paper's (section 5 and the benchmark pages):
   fine-tuning epoch, the corruption level from `noise_levels` and the fine-tuning learning rate
   from `lrs` (the paper chose both per problem on validation). One stack is pretrained per level;
   each rate fine-tunes a copy of it. Where the choice lies on the grid's edge, the search goes one
-  step beyond it, and on while that improves (`_beyond`). Only the chosen network is tested.
+  step beyond it, and on while that lowers the validation error (`_beyond`). Only the chosen network
+  is tested.
 - Budgets (`pretrain_epochs`, `epochs`, `patience`) are epochs of the MNIST problems' 10,000
   training examples: a problem with fewer (rectangles 1,000, convex 6,000) trains for as many
   updates, so proportionally more epochs (the paper chose epochs per problem; 15 epochs of
@@ -138,7 +139,8 @@ def _beyond(chosen: dict, tried: list[dict]) -> list[tuple[float, float]]:
 
 def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None):
     """Pretrain one stack per masking level, fine-tune a copy of it per learning rate; where validation's
-    choice lies on the grid's edge, try beyond it (`_beyond`) while that improves; test the one chosen."""
+    choice lies on the grid's edge, try beyond it (`_beyond`) while that lowers the validation error;
+    test the one chosen."""
     n = len(dataset.train)
     cut = n - dataset.val_count
     x = dataset.examples("train", device)
@@ -163,7 +165,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
             stacks[level] = stack, generator.get_state()
         return stacks[level]
 
-    def fine_tune(level: float, lr: float) -> None:
+    def fine_tune(level: float, lr: float, beyond: bool = False) -> None:
         nonlocal best
         stack, state = pretrained(level)
         model = copy.deepcopy(stack)
@@ -175,7 +177,8 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
                                       generator, patience=patience, hooks=hooks)
         record = best_record(records)
         tried.append({"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch})
-        if best is None or (record.val_error, level, lr) < best[0]:  # ties: the lower level, then the lower rate
+        # in the grid, ties go to the lower level, then the lower rate; beyond it, only a lower error counts
+        if best is None or (record.val_error < best[0][0] if beyond else (record.val_error, level, lr) < best[0]):
             best = (record.val_error, level, lr), tried[-1], model
 
     for level in options.noise_levels:
@@ -184,7 +187,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     for _ in range(EXTENSION_ROUNDS if options.extend else 0):
         chosen = best[1]
         for point in _beyond(chosen, tried):
-            fine_tune(*point)
+            fine_tune(*point, beyond=True)
         if best[1] is chosen:
             break
     error, _ = classification_scores(best[2], test, test_labels)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import click
 
-from sdae.commands.bench import BenchOptions, BenchRow, bench as run_bench
+from sdae.commands.bench import BenchOptions, BenchRow, bench as run_bench, known_points
 from sdae.data.variants import NAMES
 from sdae.errors import UsageError
 from sdae.model import ACTIVATIONS
-from sdae.files import atomic_write_json
+from sdae.files import atomic_write_json, read_json
 from sdae.progress import ProgressBars
 
 DEFAULT = BenchOptions()
@@ -51,10 +51,12 @@ def _line(row: BenchRow) -> str:
 @click.option("--device", default=DEFAULT.device, show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
+@click.option("--reuse", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="An earlier --out file with the same options: its validation errors stand in for the points it tried.")
 @click.option("--svm/--no-svm", default=True, show_default=True, help="Also the RBF SVM baseline.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epochs, patience, pretrain_lr, lrs, extend,
-          seed, device, data_dir, svm, out, quiet):
+          seed, device, data_dir, reuse, svm, out, quiet):
     """SdA-3 (corruption level and fine-tuning learning rate chosen on validation) and an RBF SVM (C and
     gamma chosen on validation, refit on training + validation) on the 2007 benchmark problems, beside
     the paper's Table 3."""
@@ -65,8 +67,9 @@ def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epo
                            data_dir=data_dir, svm=svm)
     click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} {'lr':<7} "
                f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")
+    known = known_points(read_json(reuse), options, reuse) if reuse else None
     rows = run_bench([p.strip() for p in problems.split(",") if p.strip()], options,
-                     hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)))
+                     hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)), known=known)
     if out:
         atomic_write_json(out, {"options": {**vars(options), "noise_levels": list(options.noise_levels), "lrs": list(options.lrs)},
                                 "rows": [row.to_dict() for row in rows]})

@@ -232,3 +232,25 @@ def test_bench_extension_tries_the_point_past_the_edge_and_keeps_the_best(cache)
     lower = [t for t in more if t["valid"] < first["valid"]]  # beyond the grid, only a lower error wins (not a tie)
     best = min(lower, key=lambda t: t["valid"]) if lower else first
     assert (row.noise, row.lr) == (best["noise"], best["lr"])
+
+
+def test_bench_reuses_an_earlier_runs_points_and_trains_only_the_chosen_one_again(cache, tmp_path, capsys, monkeypatch):
+    from sdae.commands import bench as bench_module
+
+    args = ("bench", "--problems", "rectangles", "--scale", "0.05", "--units", "8", "--noise-levels", "0.1,0.4", "--lrs",
+            "0.001,0.01", "--no-extend", "--pretrain-epochs", "1", "--epochs", "2", "--no-svm", "--quiet")
+    first_file, again_file = tmp_path / "first.json", tmp_path / "again.json"
+    assert run_cli(capsys, *args, "--out", first_file)[0] == 0
+    first = json.loads(first_file.read_text())["rows"][0]
+    calls, real = [], bench_module.supervised_finetune
+    monkeypatch.setattr(bench_module, "supervised_finetune", lambda *a, **k: calls.append(1) or real(*a, **k))
+    code, _, err = run_cli(capsys, *args, "--reuse", first_file, "--out", again_file)
+    assert code == 0, err
+    again = json.loads(again_file.read_text())["rows"][0]
+    assert len(calls) == 1  # of the four points, only the chosen one is trained again, to be tested
+    assert (again["noise"], again["lr"], again["sda3_error"]) == (first["noise"], first["lr"], first["sda3_error"])
+    (chosen,) = [t for t in again["sda3_valid"] if "valid_again" in t]
+    assert chosen["valid_again"] == chosen["valid"]  # the same network as the first run's
+
+    code, _, err = run_cli(capsys, *args[:-1], "--units", "16", "--reuse", first_file, "--quiet")
+    assert code == 2 and f"{first_file}: ran with other units; its points cannot be reused" in err

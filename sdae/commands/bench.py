@@ -109,6 +109,24 @@ def epochs_factor(train_size: int, scale: float) -> float:
     return max(1.0, REFERENCE_TRAIN * scale / train_size)
 
 
+# the options that decide the networks: an earlier run's points can be reused only where these agree
+NETWORK_OPTIONS = ("scale", "units", "activation", "pretrain_epochs", "epochs", "patience", "pretrain_lr", "seed")
+
+
+def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, list[dict]]:
+    """The points an earlier `sdae bench --out` file (`where`) tried, per problem, after checking its options agree."""
+    try:
+        theirs, rows = earlier["options"], earlier["rows"]
+        differ = [k for k in NETWORK_OPTIONS if theirs[k] != getattr(options, k)]
+        points = {row["problem"]: [{k: float(t[k]) for k in ("noise", "lr", "valid")} | {"epoch": int(t["epoch"])}
+                                   for t in row["sda3_valid"]] for row in rows}
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{where}: not a file `sdae bench --out` wrote (with a learning-rate search)") from None
+    if differ:
+        raise UsageError(f"{where}: ran with other {', '.join(differ)}; its points cannot be reused")
+    return points
+
+
 def interval(error: float, n: int) -> float:
     """Half-width of the 95% interval of an error rate (a fraction) measured on n examples."""
     return 1.96 * math.sqrt(error * (1 - error) / n)
@@ -137,10 +155,11 @@ def _beyond(chosen: dict, tried: list[dict]) -> list[tuple[float, float]]:
     return [p for p in points if p not in done]
 
 
-def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None):
+def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None, known: list[dict] = ()):
     """Pretrain one stack per masking level, fine-tune a copy of it per learning rate; where validation's
     choice lies on the grid's edge, try beyond it (`_beyond`) while that lowers the validation error;
-    test the one chosen."""
+    test the one chosen. `known`: points an earlier run with the same options tried (their validation
+    errors are taken as they are; the chosen one is trained again to be tested)."""
     n = len(dataset.train)
     cut = n - dataset.val_count
     x = dataset.examples("train", device)
@@ -153,6 +172,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     patience = None if options.patience is None else round(options.patience * factor)
     warmup = TrainOptions.warmup * factor
     stacks, tried, best = {}, [], None
+    known = {(t["noise"], t["lr"]): t for t in known}
 
     def pretrained(level: float):
         if level not in stacks:
@@ -165,8 +185,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
             stacks[level] = stack, generator.get_state()
         return stacks[level]
 
-    def fine_tune(level: float, lr: float, beyond: bool = False) -> None:
-        nonlocal best
+    def trained(level: float, lr: float):
         stack, state = pretrained(level)
         model = copy.deepcopy(stack)
         model.add_head(classes, generator=torch.Generator().manual_seed(options.seed))
@@ -176,10 +195,19 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
                                       TrainOptions(epochs=epochs, lr=lr, schedule="cosine", warmup=warmup),
                                       generator, patience=patience, hooks=hooks)
         record = best_record(records)
-        tried.append({"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch})
+        return {"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch}, model
+
+    def fine_tune(level: float, lr: float, beyond: bool = False) -> None:
+        nonlocal best
+        if (level, lr) in known:
+            point, model = dict(known[level, lr]), None
+        else:
+            point, model = trained(level, lr)
+        tried.append(point)
         # in the grid, ties go to the lower level, then the lower rate; beyond it, only a lower error counts
-        if best is None or (record.val_error < best[0][0] if beyond else (record.val_error, level, lr) < best[0]):
-            best = (record.val_error, level, lr), tried[-1], model
+        error = point["valid"]
+        if best is None or (error < best[0][0] if beyond else (error, level, lr) < best[0]):
+            best = (error, level, lr), point, model
 
     for level in options.noise_levels:
         for lr in options.lrs:
@@ -190,8 +218,12 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
             fine_tune(*point, beyond=True)
         if best[1] is chosen:
             break
-    error, _ = classification_scores(best[2], test, test_labels)
-    return error, best[1], tried, (pretrain_epochs, epochs)
+    chosen, model = best[1], best[2]
+    if model is None:  # an earlier run's point: train it again (the same options and seed give the same network)
+        again, model = trained(chosen["noise"], chosen["lr"])
+        chosen["valid_again"] = again["valid"]
+    error, _ = classification_scores(model, test, test_labels)
+    return error, chosen, tried, (pretrain_epochs, epochs)
 
 
 def _svm(dataset):
@@ -207,8 +239,10 @@ def _svm(dataset):
 
 
 def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: BenchOptions | None = None,
-          hooks: Hooks | None = None, on_row: Callable[[BenchRow], None] | None = None) -> list[BenchRow]:
-    """Run the protocol above on each problem (generated into the cache on first use); rows in order."""
+          hooks: Hooks | None = None, on_row: Callable[[BenchRow], None] | None = None,
+          known: dict[str, list[dict]] | None = None) -> list[BenchRow]:
+    """Run the protocol above on each problem (generated into the cache on first use); rows in order.
+    `known`: per problem, the points (`BenchRow.sda3_valid`) an earlier run with the same options tried."""
     options = (options or BenchOptions()).validate()
     unknown = [p for p in problems if p not in variants.NAMES]
     if unknown:
@@ -219,7 +253,7 @@ def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: Bench
         dataset = benchmark_store.load(name, options.scale, options.data_dir)
         sizes = (len(dataset.train) - dataset.val_count, dataset.val_count, len(dataset.test))
         started = time.perf_counter()
-        error, chosen, tried, epochs_run = _sda3(dataset, options, device, hooks)
+        error, chosen, tried, epochs_run = _sda3(dataset, options, device, hooks, (known or {}).get(name, ()))
         middle = time.perf_counter()
         paper = PAPER[name]
         row = BenchRow(name, sizes, 100 * error, 100 * interval(error, sizes[2]), chosen["noise"], chosen["lr"], tried,

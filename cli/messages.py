@@ -18,11 +18,12 @@ FLAGS = {
     "momentum": "--momentum", "weight_decay": "--weight-decay", "loss": "--loss", "schedule": "--schedule",
     "device": "--device", "noise": "--noise", "hidden": "--layers", "seed": "--seed", "save_every": "--save-every",
     "patience": "--patience", "limit": "--limit", "val_fraction": "--val-fraction", "dataset": "--dataset",
-    "scale": "--scale", "noise_levels": "--noise-levels", "units": "--units", "pretrain_epochs": "--pretrain-epochs",
+    "scale": "--scale", "noise_levels": "--noise-levels", "lrs": "--lrs", "units": "--units", "pretrain_epochs": "--pretrain-epochs",
     "data_dir": "--data-dir", "out": "--out", "layer": "--layer", "split": "--split", "train_size": "--train-size",
     "test_size": "--test-size", "val_size": "the validation size", "tied": "--tied", "overwrite=True": "--overwrite",
     "resume=True": "--resume", "supervised=True": "--supervised", "sizes": "--layers",
-    "activation": "--activation", "warmup": "--warmup", "fixed_noise": "--fixed-noise", "compile": "--compile", "config": "--config", "log": "--log", "extend_to": "--epochs", "emphasis": "--emphasis", "weights": "--weights",
+    "activation": "--activation", "warmup": "--warmup", "fixed_noise": "--fixed-noise", "compile": "--compile", "extend": "--extend",
+    "config": "--config", "log": "--log", "extend_to": "--epochs", "emphasis": "--emphasis", "weights": "--weights",
     "resume_pretraining": "sdae pretrain --out {run} --resume", "run_pretraining": "sdae pretrain --out {run}",
 }
 

@@ -254,3 +254,10 @@ def test_bench_reuses_an_earlier_runs_points_and_trains_only_the_chosen_one_agai
 
     code, _, err = run_cli(capsys, *args[:-1], "--units", "16", "--reuse", first_file, "--quiet")
     assert code == 2 and f"{first_file}: ran with other units; its points cannot be reused" in err
+
+
+def test_bench_refuses_to_reuse_a_file_that_is_not_a_bench_table(tmp_path, capsys):
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"rows": [{"problem": "rectangles"}]}))
+    code, _, err = run_cli(capsys, "bench", "--problems", "rectangles", "--reuse", other, "--quiet")
+    assert code == 2 and f"{other}: not a table that a bench with a learning-rate search wrote" in err

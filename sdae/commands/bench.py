@@ -114,14 +114,14 @@ NETWORK_OPTIONS = ("scale", "units", "activation", "pretrain_epochs", "epochs", 
 
 
 def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, list[dict]]:
-    """The points an earlier `sdae bench --out` file (`where`) tried, per problem, after checking its options agree."""
+    """The points an earlier bench's table file (`where`) tried, per problem, after checking its options agree."""
     try:
         theirs, rows = earlier["options"], earlier["rows"]
         differ = [k for k in NETWORK_OPTIONS if theirs[k] != getattr(options, k)]
         points = {row["problem"]: [{k: float(t[k]) for k in ("noise", "lr", "valid")} | {"epoch": int(t["epoch"])}
                                    for t in row["sda3_valid"]] for row in rows}
     except (KeyError, TypeError, ValueError):
-        raise UsageError(f"{where}: not a file `sdae bench --out` wrote (with a learning-rate search)") from None
+        raise UsageError(f"{where}: not a table that a bench with a learning-rate search wrote") from None
     if differ:
         raise UsageError(f"{where}: ran with other {', '.join(differ)}; its points cannot be reused")
     return points

@@ -46,7 +46,8 @@ def _line(row: BenchRow) -> str:
 @click.option("--lrs", default=",".join(f"{v:g}" for v in DEFAULT.lrs), show_default=True,
               help="Fine-tuning learning rates (Adam); the validation split chooses one per problem.")
 @click.option("--extend/--no-extend", default=DEFAULT.extend, show_default=True,
-              help="Where validation's choice lies on the grid's edge, try one step beyond it, and on while that improves.")
+              help="Where validation's choice lies on the grid's edge, try one step beyond it, and on while the "
+                   "validation error falls.")
 @click.option("--seed", type=int, default=DEFAULT.seed, show_default=True)
 @click.option("--device", default=DEFAULT.device, show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
@@ -68,8 +69,8 @@ def bench(problems, scale, units, activation, noise_levels, pretrain_epochs, epo
     click.echo(f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} {'lr':<7} "
                f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}")
     known = known_points(read_json(reuse), options, reuse) if reuse else None
-    rows = run_bench([p.strip() for p in problems.split(",") if p.strip()], options,
-                     hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)), known=known)
+    rows = run_bench([p.strip() for p in problems.split(",") if p.strip()], options, known=known,
+                     hooks=None if quiet else ProgressBars().hooks(), on_row=lambda row: click.echo(_line(row)))
     if out:
         atomic_write_json(out, {"options": {**vars(options), "noise_levels": list(options.noise_levels), "lrs": list(options.lrs)},
                                 "rows": [row.to_dict() for row in rows]})

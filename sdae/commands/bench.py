@@ -29,7 +29,6 @@ import torch
 
 from sdae.corruption import Masking
 from sdae.data import benchmark_store, variants
-from sdae.data.variants import SPLITS
 from sdae.errors import UsageError
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.stages import best_record, classification_scores, pretrain, supervised_finetune
@@ -101,7 +100,7 @@ class BenchRow:
         return asdict(self)
 
 
-REFERENCE_TRAIN = SPLITS["default"][0]  # budgets are epochs at this training size (times the scale)
+REFERENCE_TRAIN = variants.SPLITS["default"][0]  # budgets are epochs at this training size (times the scale)
 
 
 def epochs_factor(train_size: int, scale: float) -> float:

@@ -25,9 +25,9 @@ def slow_optimizer(params, options):
 
 
 def generic_mixture(self, x, generator, value_range):
-    choice = torch.randint(len(self._parts), (x.shape[0], 1), generator=generator, device=x.device)
-    out = self._parts[0](x, generator, value_range)
-    for i, part in enumerate(self._parts[1:], start=1):
+    choice = torch.randint(len(self.processes), (x.shape[0], 1), generator=generator, device=x.device)
+    out = self.processes[0](x, generator, value_range)
+    for i, part in enumerate(self.processes[1:], start=1):
         out = torch.where(choice == i, part(x, generator, value_range), out)
     return out
 
@@ -35,7 +35,7 @@ def generic_mixture(self, x, generator, value_range):
 def run(seed: int, data) -> tuple[float, float]:
     config = sdae.RunConfig(seed=seed)
     noise = sdae.parse_noise(config.noise)
-    model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=torch.Generator().manual_seed(seed))
+    model = sdae.StackedDenoisingAutoencoder([784, *config.layers], generator=torch.Generator().manual_seed(seed))
     generator = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     sdae.pretrain(model, data.train, data.val, noise, sdae.TrainOptions(epochs=2), generator)

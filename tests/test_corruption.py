@@ -52,7 +52,7 @@ def test_noise_on_codes_is_relative_to_each_units_scale():
 
 
 def test_deeper_pairs_get_noise_relative_to_their_codes_own_statistics(tiny_examples):
-    from sdae.stages import unit_range
+    from sdae.codes import unit_range
 
     codes = torch.rand(500, 4) * torch.tensor([1.0, 5.0, 0.0, 2.0])
     low, high, scale = unit_range(codes)
@@ -169,3 +169,100 @@ def test_gaussian_speckle_mixture_has_each_process_statistics():
     zeros = torch.zeros(100, 50)
     z = Mixture([Gaussian(0.1), Speckle(0.4)])(zeros, gen(), (0.0, 1.0))
     assert 0 < (z.abs().sum(1) == 0).sum().item() < 100  # speckle rows keep zeros, Gaussian rows do not
+
+
+def test_a_process_must_implement_corrupt_and_spec():
+    """`corrupt_marked` is derived from `corrupt`: a subclass that implements neither cannot be made
+    (it would otherwise recurse forever on its first batch)."""
+    from sdae.corruption import Corruption
+
+    class Neither(Corruption):
+        @property
+        def spec(self):
+            return "neither"
+
+    class NoSpec(Corruption):
+        def corrupt(self, x, generator, value_range=(0.0, 1.0)):
+            return x + 1
+
+    class Shift(NoSpec):
+        spec = "shift"
+
+    for cls in (Neither, NoSpec):
+        with pytest.raises(TypeError, match="abstract"):
+            cls()
+    x = torch.zeros(3, 4)
+    y, marked = Shift().corrupt_marked(x, gen())
+    assert torch.equal(y, x + 1) and marked is None and torch.equal(Shift()(x, gen()), x + 1)
+    for process in (NoNoise(), Gaussian(0.1), Speckle(0.1), Masking(0.1), SaltPepper(0.1),
+                    Mixture([NoNoise(), Masking(0.1)]), Mixture([Gaussian(0.1), Speckle(0.1)])):
+        assert torch.equal(process.corrupt(x + 0.5, gen()), process.corrupt_marked(x + 0.5, gen())[0])
+
+
+def test_mixture_is_a_frozen_value():
+    import copy
+    import dataclasses
+
+    mixture = Mixture([Gaussian(0.3, clip=True), Masking(0.2)])
+    same = Mixture((Gaussian(0.3, clip=True), Masking(0.2)))
+    assert dataclasses.is_dataclass(mixture) and type(mixture).__dataclass_params__.frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mixture.processes = (Gaussian(0.1), Masking(0.1))
+    assert mixture.parts == [Gaussian(0.3, clip=True), Masking(0.2)]
+    mixture.parts.append(NoNoise())  # a copy of the list: the mixture is unchanged
+    assert mixture == same and hash(mixture) == hash(same) and len({mixture, same}) == 1
+    mixture(torch.rand(4, 5, generator=gen()), gen())  # using it changes nothing that equality sees
+    assert mixture == same and hash(mixture) == hash(same)
+    assert mixture == copy.deepcopy(mixture) == dataclasses.replace(mixture)
+    assert mixture != Mixture([Masking(0.2), Gaussian(0.3, clip=True)])
+    assert mixture != Mixture([Gaussian(0.3), Masking(0.2)])
+    assert repr(mixture) == "Mixture('gaussian:0.3:clip,masking:0.2')"
+    with pytest.raises(UsageError, match="at least two"):
+        Mixture([Gaussian(0.3)])
+    with pytest.raises(TypeError, match="Corruption"):
+        Mixture([Gaussian(0.3), "masking:0.2"])
+
+
+MIXTURES = ["gaussian:0.3,speckle:0.5", "gaussian:0.3:mean=0.1:clip,speckle:0.5", "gaussian:0.2:clip,speckle:0.2:clip",
+            "masking:0.25,saltpepper:0.1", "none,gaussian:0.3:clip", "masking:0.3,gaussian:0.2,speckle:0.2"]
+
+
+@pytest.mark.parametrize("spec", MIXTURES)
+def test_mixture_does_not_read_tensor_values_on_the_host_per_batch(spec, monkeypatch):
+    """No `bool(tensor)`, `.item()` or `.tolist()` on a batch's path: on an accelerator each waits for it."""
+    mixture = parse_noise(spec)
+    x = torch.rand(16, 30, generator=gen(1))
+    low, high = torch.zeros(30), torch.full((30,), 2.0)
+    ranges = ((0.0, 1.0), (low, high, high / 4))
+    expected = [mixture.corrupt_marked(x, gen(s), r) for s in (0, 1) for r in ranges]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the mixture read a tensor's value on the host")
+
+    with monkeypatch.context() as patched:
+        for name in ("__bool__", "item", "tolist"):
+            patched.setattr(torch.Tensor, name, refuse)
+        got = [mixture.corrupt_marked(x, gen(s), r) for s in (0, 1) for r in ranges]
+        got_plain = [mixture.corrupt(x, gen(s), r) for s in (0, 1) for r in ranges]
+    for (a, marks_a), (b, marks_b), plain in zip(expected, got, got_plain, strict=True):
+        assert torch.equal(a, b) and torch.equal(a, plain) and (marks_a is None) == (marks_b is None)
+        assert marks_a is None or torch.equal(marks_a, marks_b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("spec", MIXTURES)
+def test_mixture_does_not_synchronise_with_the_host_on_cuda(spec):
+    mixture = parse_noise(spec)
+    x = torch.rand(64, 784, device="cuda")
+    g = torch.Generator(device="cuda").manual_seed(0)
+    codes = (x.amin(0), x.amax(0), x.std(0))
+    for value_range in ((0.0, 1.0), codes):
+        mixture.corrupt_marked(x, g, value_range)  # the first batch copies the mixture's coefficients over
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for value_range in ((0.0, 1.0), codes):
+            mixture.corrupt_marked(x, g, value_range)
+            mixture.corrupt(x, g, value_range)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

@@ -1,9 +1,14 @@
 """Noise processes for the denoising criterion.
 
-Each process is a small class with one job: a batch in, a corrupted batch out. Randomness comes
-only from the `torch.Generator` passed in, which must live on the batch's device, so the same
-generator state gives the same corruption. Every process returns a new tensor; the clean batch is
-never modified.
+Each process is a small frozen dataclass with one job: a batch in, a corrupted batch out (x of
+shape (batch, features)). Processes are values: equal when their parameters are, hashable, never
+changed; `process.scaled(factor)` is a copy at another level (options such as `clip` and `mean`
+kept). Randomness comes only from the `torch.Generator` passed in, which must live on the batch's
+device, so the same generator state gives the same corruption. Every process returns a new
+tensor; the clean batch is never modified.
+
+Masking, salt-and-pepper and additive isotropic Gaussian noise are the paper's (Vincent et al.
+2010, section 4.2, "Types of corruption considered"); speckle noise and mixtures are not.
 
 `value_range` describes the clean data, `(low, high)` or `(low, high, scale)`: floats, or tensors
 with one value per component; `scale` is high - low unless given. For the first pair it is
@@ -23,11 +28,22 @@ corrupted input need not be a valid image. `:clip` (e.g. `gaussian:0.5:clip`) cl
 [low_j, high_j]. Several specs make a `Mixture`: each example gets one of them.
 
 `corrupt_marked` also returns which components were corrupted (masking, salt-and-pepper), for
-the paper's emphasized denoising; additive noise corrupts every component.
+the paper's emphasized denoising (section 4.3); additive noise corrupts every component. A new
+process subclasses `Corruption` and implements `corrupt` and `spec` (and `corrupt_marked` if it
+corrupts only some components).
 """
 
-from sdae.corruption.processes import (Corruption, Gaussian, Masking, Mixture, NoNoise, SaltPepper, Speckle, ValueRange,
-                                       choose_exact_fraction)
+from sdae.corruption.mixture import Mixture
+from sdae.corruption.processes import (
+                                       Corruption,
+                                       Gaussian,
+                                       Masking,
+                                       NoNoise,
+                                       SaltPepper,
+                                       Speckle,
+                                       ValueRange,
+                                       choose_exact_fraction,
+)
 from sdae.corruption.spec import parse_noise, parse_one
 
 __all__ = ["Corruption", "Gaussian", "Masking", "Mixture", "NoNoise", "SaltPepper", "Speckle", "ValueRange",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sdae.corruption.processes import Corruption, Gaussian, Masking, Mixture, NoNoise, SaltPepper, Speckle
+from types import MappingProxyType
+
+from sdae.corruption.mixture import Mixture
+from sdae.corruption.processes import Corruption, Gaussian, Masking, NoNoise, SaltPepper, Speckle
 from sdae.errors import UsageError
 
 # name -> (class, the level's name, largest allowed level)
-_PROCESSES: dict[str, tuple[type[Corruption], str, float]] = {
+_PROCESSES: MappingProxyType[str, tuple[type[Corruption], str, float]] = MappingProxyType({
     "gaussian": (Gaussian, "sigma", float("inf")),
     "speckle": (Speckle, "sigma", float("inf")),
     "masking": (Masking, "nu", 1.0),
     "saltpepper": (SaltPepper, "nu", 1.0),
-}
+})
 
 
 def parse_one(spec: str) -> Corruption:

@@ -7,11 +7,9 @@ import json
 import click
 
 import sdae
-from sdae.commands.catalog import find_runs, summary
-from sdae.stages import best_record
-from sdae.train import TrainOptions
+from sdae.options import TrainOptions
 
-from . import messages
+from .options import working_on
 
 
 @click.command()
@@ -19,12 +17,15 @@ from . import messages
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON, for scripts.")
 def info(run, as_json):
     """Print what a run folder holds."""
-    messages.RUN[0] = run
+    working_on(run)
+    from sdae.commands.catalog import summary
+    from sdae.stages import best_record
+
     folder = sdae.RunFolder.open(run)
     if as_json:
         click.echo(json.dumps(summary(folder), indent=2))
         return
-    config, facts, status = folder.config, folder.data_facts, folder.status
+    config, facts, status = folder.config, folder.facts.to_dict(), folder.status.to_dict()
     metrics = folder.read_metrics()
     lines = [
         f"run        {folder.path}  (sdae {folder.meta.get('sdae_version')}, torch {folder.meta.get('torch_version')})",
@@ -56,7 +57,7 @@ def info(run, as_json):
                 val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
             dead = "" if not last.dead_units else \
                 ", dead units " + " ".join(f"L{k}:{100 * f:.1f}%" for k, f in enumerate(last.dead_units, 1))
-            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss}), "
+            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss_function}), "
                          f"{seconds:.1f} s{dead}")
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
     lines.insert(1, f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})")
@@ -77,7 +78,7 @@ def _options_text(o: TrainOptions) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON, for scripts.")
 def evaluate(run, device, data_dir, as_json):
     """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
-    messages.RUN[0] = run
+    working_on(run)
     results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
     if as_json:
         click.echo(json.dumps(results, indent=2))
@@ -102,7 +103,7 @@ def evaluate(run, device, data_dir, as_json):
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 def visualize(run, data_dir):
     """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
-    messages.RUN[0] = run
+    working_on(run)
     for path in sdae.visualize_run(run, data_dir):
         click.echo(str(path))
 
@@ -117,7 +118,7 @@ def visualize(run, data_dir):
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
 def encode(run, layer, split, out, device, data_dir, overwrite):
     """Write the codes of one layer of RUN for a split, with their labels, to an .npz file."""
-    messages.RUN[0] = run
+    working_on(run)
     result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir, overwrite=overwrite)
     click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
 
@@ -131,7 +132,7 @@ def encode(run, layer, split, out, device, data_dir, overwrite):
               help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.")
 def svm(run, train_size, test_size, data_dir, weights):
     """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
-    messages.RUN[0] = run
+    working_on(run)
 
     def show(result):
         gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
@@ -157,7 +158,7 @@ def svm(run, train_size, test_size, data_dir, weights):
 @click.option("--json", "as_json", is_flag=True, help="Print every run's summary as JSON, for scripts.")
 def runs(root, as_json):
     """A table of the run folders under ROOT (default: runs): data, layers, noise, stages, losses, test figures."""
-    found, problems = find_runs(root)
+    found, problems = sdae.find_runs(root)
     for problem in problems:
         click.echo(f"sdae: warning: skipped: {problem}", err=True)
     if as_json:

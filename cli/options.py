@@ -1,53 +1,126 @@
-"""What the training commands share: their options, and the parsing of list-valued ones."""
+"""What the commands share: the session (debug, the run at hand), option types, the training options,
+and the rule that turns the options a user wrote into settings.
+
+Each option's parameter name is its setting's name in `sdae.options` (`--batch-size` is `batch_size`),
+so where an option lands in a configuration, and which flag a library message means, are derived,
+not listed. Nothing here imports torch: `sdae --help` stays fast.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import click
 
-from sdae.config import RunConfig
 from sdae.errors import UsageError
-from sdae.model import hidden_sizes
-from sdae.train import LOSSES, OPTIMIZERS, SCHEDULES, TrainOptions
-
-DEFAULTS = RunConfig()
-DEFAULT_TRAIN = TrainOptions()
+from sdae.options import Loss, Optimizer, Schedule, TrainOptions, sizes
 
 
-def parse_layers(text: str) -> list[int]:
+@dataclass
+class Session:
+    """One invocation of `sdae`: whether to show tracebacks, and the run folder the command works on
+    (named in hints such as "continue with sdae finetune RUN --resume")."""
+
+    debug: bool = False
+    run: str = "RUN"
+
+
+def working_on(run: str) -> None:
+    """Record the run folder of the command being run, for the hints in its messages."""
+    session = click.get_current_context().find_object(Session)
+    if session is not None:
+        session.run = str(run)
+
+
+class Sizes(click.ParamType):
+    """Comma-separated whole numbers: 256,128,64."""
+
+    name = "SIZES"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        try:
+            found = [int(part) for part in str(value).split(",") if part.strip()]
+        except ValueError:
+            raise UsageError(f"`{param.name}` {value!r}: sizes must be whole numbers separated by commas, "
+                             "e.g. 256,128,64") from None
+        return sizes(param.name, found)
+
+
+class Numbers(click.ParamType):
+    """Comma-separated numbers (exactly `count` of them, if given): 0.1,0.25,0.4."""
+
+    name = "NUMBERS"
+
+    def __init__(self, example: str, count: int | None = None):
+        self.example, self.count = example, count
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        try:
+            found = [float(part) for part in str(value).split(",") if part.strip()]
+        except ValueError:
+            found = []
+        if not found or (self.count is not None and len(found) != self.count):
+            what = f"{self.count} numbers" if self.count else "numbers"
+            raise UsageError(f"`{param.name}` {value!r}: give {what} separated by commas, e.g. {self.example}")
+        return found
+
+
+def values(kind) -> click.Choice:
+    """The choice of a StrEnum's values."""
+    return click.Choice([member.value for member in kind])
+
+
+def given(ctx: click.Context) -> list[str]:
+    """The options the user wrote on the command line (not defaults)."""
+    return [name for name in ctx.params if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+
+
+def lay_over(settings: dict, places: dict[str, tuple[str, ...]], params: dict, names: list[str]) -> dict:
+    """`settings` (a configuration as a dict) with the options `names` taken from `params`, each at its place."""
+    settings = {k: dict(v) if isinstance(v, dict) else v for k, v in settings.items()}
+    for name in names:
+        if name not in places:
+            continue
+        value = params[name]
+        value = list(value) if isinstance(value, tuple) else value
+        *sections, key = places[name]
+        target = settings
+        for section in sections:
+            target = target[section]
+        target[key] = value
+    return settings
+
+
+def build(kind: type, params: dict):
+    """A `kind` dataclass from the options of the same names; raises UsageError naming a bad value."""
+    values = {f.name: params[f.name] for f in fields(kind) if f.name in params}
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"`hidden` {text!r}: sizes must be whole numbers separated by commas, e.g. 256,128,64") from None
-    return hidden_sizes(sizes)
-
-
-def parse_emphasis(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        weights = [float(part) for part in text.split(",")]
-    except ValueError:
-        weights = []
-    if len(weights) != 2:
-        raise UsageError(f"`emphasis` {text!r}: give two weights ALPHA,BETA, e.g. 1,0.5")
-    return weights
+        return kind(**values).validate()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def training_options(f):
     """The optimizer options shared by pretrain and finetune."""
+    DEFAULT_TRAIN = TrainOptions()  # noqa: N806 (read here, at import, only for the help's defaults)
     options = [
         click.option("--batch-size", type=int, default=DEFAULT_TRAIN.batch_size, show_default=True, help="Examples per batch."),
-        click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULT_TRAIN.optimizer, show_default=True),
+        click.option("--optimizer", type=values(Optimizer), default=DEFAULT_TRAIN.optimizer.value,
+                     show_default=True),
         click.option("--lr", type=float, default=DEFAULT_TRAIN.lr, show_default=True, help="Learning rate."),
         click.option("--momentum", type=float, default=DEFAULT_TRAIN.momentum, show_default=True, help="SGD momentum."),
         click.option("--weight-decay", type=float, default=DEFAULT_TRAIN.weight_decay, show_default=True),
-        click.option("--loss", type=click.Choice(LOSSES), default=DEFAULT_TRAIN.loss, show_default=True,
+        click.option("--loss", type=values(Loss), default=DEFAULT_TRAIN.loss.value, show_default=True,
                      help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes."),
-        click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULT_TRAIN.schedule, show_default=True,
-                     help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
+        click.option("--schedule", type=values(Schedule), default=DEFAULT_TRAIN.schedule.value,
+                     show_default=True, help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
         click.option("--warmup", type=float, default=DEFAULT_TRAIN.warmup, show_default=True,
                      help="Epochs over which each stage's learning rate rises linearly to --lr."),
-        click.option("--compile", "compiled", is_flag=True,
+        click.option("--compile", is_flag=True,
                      help="torch.compile the forward and backward passes (mode reduce-overhead: CUDA graphs on a GPU)."),
         click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
         click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
@@ -60,8 +133,17 @@ def training_options(f):
     return f
 
 
-def train_options(epochs, batch_size, optimizer, lr, momentum, weight_decay, loss, schedule, warmup,
-                  compiled=False) -> TrainOptions:
-    return TrainOptions(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                        weight_decay=weight_decay, loss=loss, schedule=schedule, warmup=warmup,
-                        compile=compiled).validate()
+def refuse_with_resume(ctx: click.Context, allowed: tuple[str, ...]) -> None:
+    ignored = [name for name in given(ctx) if name not in allowed]
+    if ignored:
+        flags = ", ".join("--" + name.replace("_", "-") for name in ignored)
+        raise UsageError(f"--resume continues with the run's own settings and would ignore {flags}; leave them out, "
+                         "or start the stage again with --overwrite")
+
+
+def progress(quiet: bool):
+    if quiet:
+        return None
+    from sdae.progress import ProgressBars
+
+    return ProgressBars().hooks()

@@ -3,34 +3,49 @@
 The Python API mirrors the command line:
 
     >>> import sdae
-    >>> config = sdae.RunConfig(data=sdae.DataOptions("digits"), hidden=[64, 32], pretrain=sdae.TrainOptions(epochs=5))
+    >>> config = sdae.RunConfig(data=sdae.DataOptions("digits"), layers=[64, 32], pretrain=sdae.TrainOptions(epochs=5))
     >>> run = sdae.run_pretraining("runs/digits", config)
     >>> sdae.run_finetuning("runs/digits", sdae.FinetuneOptions(sdae.TrainOptions(epochs=20)))
     >>> model = sdae.load("runs/digits")
 
 or, without a run folder, the pieces themselves: `StackedDenoisingAutoencoder`, `parse_noise`,
 `load_dataset`, `pretrain`, `finetune`, `supervised_finetune`.
+
+Names are imported on first use (PEP 562), so `import sdae` alone does not load torch.
 """
 
-from sdae.version import __version__
-from sdae.config import DataOptions, RunConfig
-from sdae.corruption import Corruption, Gaussian, Masking, Mixture, NoNoise, SaltPepper, Speckle, parse_noise
-from sdae.data import Dataset, Examples, Scaling, load_dataset
-from sdae.errors import (DataError, DivergenceError, Interrupted, RunFolderError, RunLockedError, SDAEError, UsageError,
-                         WriteError)
-from sdae.model import DenoisingPair, StackedDenoisingAutoencoder
-from sdae.runfolder import RunFolder, load
-from sdae.stages import clean_codes, finetune, pretrain, supervised_finetune
-from sdae.train import EpochRecord, Hooks, TrainingState, TrainOptions, resolve_device
-from sdae.commands import (FinetuneOptions, encode_run, evaluate_run, find_runs, resume_pretraining, run_finetuning,
-                           run_pretraining, svm_run, visualize_run)
-from sdae.progress import ProgressBars
+from importlib import import_module
+from types import MappingProxyType
 
-__all__ = [
-    "Corruption", "DataError", "DataOptions", "Dataset", "DenoisingPair", "DivergenceError", "EpochRecord", "Examples",
-    "FinetuneOptions", "Gaussian", "Hooks", "Interrupted", "Masking", "Mixture", "NoNoise", "RunConfig", "RunFolder",
-    "RunFolderError", "RunLockedError", "SDAEError", "SaltPepper", "Scaling", "Speckle", "StackedDenoisingAutoencoder",
-    "TrainOptions", "TrainingState", "UsageError", "WriteError", "__version__", "clean_codes", "encode_run",
-    "evaluate_run", "find_runs", "ProgressBars", "finetune", "load", "load_dataset", "parse_noise", "pretrain", "resolve_device",
-    "resume_pretraining", "run_finetuning", "run_pretraining", "supervised_finetune", "svm_run", "visualize_run",
-]
+from sdae.version import __version__  # noqa: F401 (in __all__)
+
+_HOMES = MappingProxyType({
+    "sdae.options": ("Criterion", "DataOptions", "FinetuneOptions", "RunConfig", "TrainOptions"),
+    "sdae.corruption": ("Corruption", "Gaussian", "Masking", "Mixture", "NoNoise", "SaltPepper", "Speckle", "parse_noise"),
+    "sdae.data": ("Dataset", "Examples", "Scaling", "load_dataset"),
+    "sdae.errors": ("DataError", "DivergenceError", "Interrupted", "RunFolderError", "RunLockedError", "SDAEError",
+                    "UsageError", "WriteError"),
+    "sdae.model": ("DenoisingPair", "StackedDenoisingAutoencoder"),
+    "sdae.runfolder": ("RunFolder", "load"),
+    "sdae.stages": ("clean_codes", "finetune", "pretrain", "supervised_finetune"),
+    "sdae.records": ("EpochRecord", "TrainingState"),
+    "sdae.loop": ("Hooks",),
+    "sdae.device": ("resolve_device",),
+    "sdae.commands": ("encode_run", "evaluate_run", "find_runs", "resume_pretraining", "run_finetuning", "run_pretraining",
+                      "svm_run", "visualize_run"),
+    "sdae.progress": ("ProgressBars",),
+})
+_HOME_OF = MappingProxyType({name: module for module, names in _HOMES.items() for name in names})
+
+__all__ = sorted(["__version__", *_HOME_OF])
+
+
+def __getattr__(name: str):
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sdae' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -6,6 +6,8 @@ NCCL when the processes train on CUDA GPUs (rank r on its local GPU, LOCAL_RANK)
 Without torchrun (WORLD_SIZE unset or 1) everything here is a no-op and training is the
 single-process code path, bit for bit.
 
+The process's place is a `World`, returned by `start` and passed explicitly to whatever needs it.
+
 What changes with N processes (see README, "More than one process"):
 - the module being trained is wrapped in DistributedDataParallel, which averages the gradients;
 - each epoch's order is one seeded permutation shared by all ranks (`shuffle_generator`); each
@@ -31,8 +33,8 @@ from typing import TypeVar
 
 import torch
 from torch import distributed as dist
-from torch import nn
 
+from sdae.device import resolve_device
 from sdae.errors import SDAEError, UsageError
 
 T = TypeVar("T")
@@ -45,6 +47,8 @@ class DistributedError(SDAEError):
 
 @dataclass(frozen=True)
 class World:
+    """This process's place among the processes of a run (one process: rank 0 of 1)."""
+
     rank: int = 0
     size: int = 1
     local_rank: int = 0
@@ -57,13 +61,6 @@ class World:
     @property
     def leader(self) -> bool:
         return self.rank == 0
-
-
-_world = World()
-
-
-def current() -> World:
-    return _world
 
 
 def launched() -> bool:
@@ -84,12 +81,8 @@ def shuffle_generator(world: World, device: torch.device, stage: str, pair: int 
 
 def start(device_name: str, seed: int) -> tuple[World, torch.device]:
     """Join the process group if torchrun started us; returns this process's place and device."""
-    global _world
-    from sdae.train import resolve_device
-
     if not launched():
-        _world = World(seed=seed)
-        return _world, resolve_device(device_name)
+        return World(seed=seed), resolve_device(device_name)
     rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     _die_with_launcher()
@@ -105,10 +98,9 @@ def start(device_name: str, seed: int) -> tuple[World, torch.device]:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout,
                                 device_id=device if device.type == "cuda" else None)
         atexit.register(stop, together=False)
-    _world = World(rank, size, local_rank, seed)
     if rank != 0:
         logging.getLogger("sdae").setLevel(logging.ERROR)  # one set of warnings, from rank 0
-    return _world, device
+    return World(rank, size, local_rank, seed), device
 
 
 def _die_with_launcher() -> None:
@@ -127,36 +119,10 @@ def _die_with_launcher() -> None:
 def stop(together: bool = True) -> None:
     """Leave the process group: at the end of a command, `together` (after a barrier: a group torn down
     while a peer still uses it can abort the process); at exit after an error, at once."""
-    global _world
     if dist.is_available() and dist.is_initialized():
         if together:
             _collective(dist.barrier)
         dist.destroy_process_group()
-    _world = World(seed=_world.seed)
-
-
-class _Through(nn.Module):
-    """`module.method(x)` as a forward pass, so that DistributedDataParallel can wrap it."""
-
-    def __init__(self, module: nn.Module, method: str):
-        super().__init__()
-        self.module, self.method = module, method
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return getattr(self.module, self.method)(x)
-
-
-def wrap(module: nn.Module, method: str, device: torch.device, unused_parameters: bool = False) -> nn.Module:
-    """`module.method` wrapped in DistributedDataParallel (which first copies rank 0's weights to all)."""
-    import inspect
-
-    from torch.nn.parallel import DistributedDataParallel
-
-    # The buffers (the input scaling) never change: copied once at the start, not before every step.
-    accepted = inspect.signature(DistributedDataParallel).parameters
-    buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in accepted else {"broadcast_buffers": False}
-    return DistributedDataParallel(_Through(module, method), device_ids=[device] if device.type == "cuda" else None,
-                                   find_unused_parameters=unused_parameters, **buffers)
 
 
 def shard(index: torch.Tensor, world: World) -> torch.Tensor:
@@ -164,9 +130,8 @@ def shard(index: torch.Tensor, world: World) -> torch.Tensor:
     return index[world.rank :: world.size] if world.distributed else index
 
 
-def mean_over_ranks(value: float, count: int, world: World | None = None) -> float:
+def mean_over_ranks(value: float, count: int, world: World) -> float:
     """The mean of per-rank means `value`, each weighted by its `count` examples."""
-    world = world or _world
     if not world.distributed:
         return value
     both = torch.tensor([value * count, float(count)], dtype=torch.float64)
@@ -176,18 +141,16 @@ def mean_over_ranks(value: float, count: int, world: World | None = None) -> flo
     return float(both[0] / both[1]) if both[1] > 0 else float("nan")
 
 
-def gather_generator_states(generator: torch.Generator, world: World | None = None) -> list[torch.Tensor]:
+def gather_generator_states(generator: torch.Generator, world: World) -> list[torch.Tensor]:
     """Every rank's generator state, in rank order (a collective: every rank must call it)."""
-    world = world or _world
     states: list = [None] * world.size
     _collective(dist.all_gather_object, states, generator.get_state())
     return states
 
 
-def restore_generator(generator: torch.Generator, saved: list | None, epoch: int, world: World | None = None) -> bool:
+def restore_generator(generator: torch.Generator, saved: list | None, epoch: int, world: World) -> bool:
     """After a resume: this rank's own saved state when the world size is the one saved (the noise then
     continues exactly); otherwise a fresh stream from (seed, rank, epoch). True when exact."""
-    world = world or _world
     if not world.distributed and not saved:
         return True
     if saved and len(saved) == world.size:
@@ -197,11 +160,10 @@ def restore_generator(generator: torch.Generator, saved: list | None, epoch: int
     return False
 
 
-def from_leader(make: Callable[[], tuple[T, object]], world: World | None = None) -> tuple[T | None, object]:
+def from_leader(make: Callable[[], tuple[T, object]], world: World) -> tuple[T | None, object]:
     """Rank 0 runs `make`, which returns (what rank 0 keeps, what every rank gets); the other ranks get
     (None, the second). If `make` fails there, every rank fails with its message instead of waiting
     for it forever. Single process: just `make()`."""
-    world = world or _world
     if not world.distributed:
         return make()
     box: list = [None]
@@ -221,9 +183,10 @@ def from_leader(make: Callable[[], tuple[T, object]], world: World | None = None
     return kept, value
 
 
-def lost_contact(error: BaseException) -> DistributedError:
+def lost_contact(error: BaseException, world: World | None = None) -> DistributedError:
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return DistributedError(f"process {_world.rank} of {_world.size} lost the others ({first[:300]}); "
+    who = f"process {world.rank} of {world.size}" if world is not None else "this process"
+    return DistributedError(f"{who} lost the others ({first[:300]}); "
                             "the run folder keeps the last checkpoint process 0 wrote")
 
 

@@ -30,7 +30,15 @@ class WriteError(SDAEError):
 
 
 class DivergenceError(SDAEError):
-    """Training produced a NaN, infinite or exploding loss."""
+    """Training produced a NaN, infinite or exploding loss.
+
+    `epoch` is the (1-based) epoch of the stage in which it happened and `loss` the offending mean
+    loss (NaN, infinite, or the exploded value).
+    """
+
+    def __init__(self, message: str, epoch: int, loss: float):
+        super().__init__(message)
+        self.epoch, self.loss = epoch, loss
 
 
 class Interrupted(SDAEError):

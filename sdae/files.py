@@ -180,6 +180,8 @@ class FolderLock:
             previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
             if previous:  # released locks are emptied: this one's holder died without releasing it
                 log.warning("%s: took over the lock left by %s, which is no longer running", self.path.parent, previous)
+                for stale in self.path.parent.glob(".*.tmp"):  # its half-written files (atomic writes' temporaries)
+                    stale.unlink(missing_ok=True)
             stamp = f"process {os.getpid()} ({self.purpose}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
             os.ftruncate(fd, 0)
             os.pwrite(fd, stamp.encode(), 0)

@@ -3,13 +3,13 @@
 For input size d and hidden sizes h1..hn the network is a stack of named units, each a Linear map
 and its activation:
 
-    encoder: Unit(d -> h1, ReLU)   Unit(h1 -> h2, ReLU)  ...  Unit(h(n-1) -> hn, ReLU)
-    decoder: Unit(hn -> h(n-1), ReLU)  ...  Unit(h2 -> h1, ReLU)  Unit(h1 -> d, Sigmoid)
+    encoder: Layer(d -> h1, ReLU)   Layer(h1 -> h2, ReLU)  ...  Layer(h(n-1) -> hn, ReLU)
+    decoder: Layer(hn -> h(n-1), ReLU)  ...  Layer(h2 -> h1, ReLU)  Layer(h1 -> d, Sigmoid)
 
 with ReLU hidden units by default, or the paper's sigmoid units (`activation="sigmoid"`).
 
 Layers and pairs are numbered from 1, next to the input, as `encode(x, layer)` counts them.
-Encoder unit k and its mirror decoder unit form denoising pair k. A pair is a view over the
+Encoder layer k and its mirror decoder layer form denoising pair k. A pair is a view over the
 network's own units, so training a pair trains the network. Pair 1's decoder ends in the network's
 Sigmoid; deeper pairs' decoders end in the ReLU that follows them in the assembled decoder, and
 reconstruct the (non-negative) codes below.
@@ -23,27 +23,31 @@ from __future__ import annotations
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Iterable
-from numbers import Integral
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from sdae.errors import UsageError
+from sdae.options import Activation
+from sdae.options import sizes as checked_sizes
 
 MAX_CLASSES = 10_000
-ACTIVATIONS = ("relu", "sigmoid")
 SATURATED = 0.01  # a sigmoid unit whose output stays within this of 0 or of 1 on every example is stuck
 INIT_GAIN = 0.2  # ReLU weights start U(-g a, g a), a = sqrt(6 / fan_in) (He's bound); g chosen in README, "Dead units"
 
 
-def hidden_sizes(value: int | Iterable[int], name: str = "hidden") -> list[int]:
-    """The one rule for hidden layer sizes: at least one, each a whole number >= 1."""
-    sizes = [value] if isinstance(value, Integral) else list(value) if isinstance(value, Iterable) else None
-    if not sizes or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
-        raise UsageError(f"`{name}` must be one or more positive whole numbers, e.g. 256,128,64; got {value!r}")
-    return [int(s) for s in sizes]
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """`module` in eval mode for the block, then back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def training_bytes(sizes: list[int]) -> int:
@@ -95,21 +99,21 @@ class TiedLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, tied=True"
 
 
-class Unit(nn.Sequential):
-    """One layer: a Linear map (`.linear`) followed by its activation (`.activation`)."""
+class Layer(nn.Sequential):
+    """One layer of units: a Linear map (`.linear`) followed by its activation (`.activation`)."""
 
     def __init__(self, linear: nn.Module, activation: nn.Module):
         super().__init__(OrderedDict(linear=linear, activation=activation))
 
 
 class DenoisingPair(nn.Module):
-    """Encoder unit k and its mirror decoder unit, as one denoising autoencoder.
+    """Encoder layer k and its mirror decoder layer, as one denoising autoencoder.
 
     `forward(x)` is the reconstruction; `pre_activation(x)` stops before the decoder's activation
     (the logits, where it is a Sigmoid), which the loss uses for numerical stability.
     """
 
-    def __init__(self, encoder: Unit, decoder: Unit):
+    def __init__(self, encoder: Layer, decoder: Layer):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -155,21 +159,21 @@ class StackedDenoisingAutoencoder(nn.Module):
                  n_classes: int | None = None, activation: str = "relu", init_gain: float | None = None):
         super().__init__()
         self.init_gain = INIT_GAIN if init_gain is None else float(init_gain)
-        if activation not in ACTIVATIONS:
-            raise UsageError(f"`activation` must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.activation = activation
+        if activation not in set(Activation):
+            raise UsageError(f"`activation` must be one of {', '.join(Activation)}, got {activation!r}")
+        self.activation = str(activation)
         hidden = nn.ReLU if activation == "relu" else nn.Sigmoid
         if len(sizes) < 2 or int(sizes[0]) < 1:
             raise UsageError(f"`sizes` must be an input size and at least one hidden size, all >= 1; got {sizes!r}")
-        sizes = [int(sizes[0]), *hidden_sizes(list(sizes[1:]), "sizes")]
+        sizes = [int(sizes[0]), *checked_sizes("sizes", list(sizes[1:]))]
         self.sizes = sizes
         self.tied = tied
-        self.encoder = nn.Sequential(*(Unit(nn.Linear(a, b), hidden()) for a, b in zip(sizes, sizes[1:])))
+        self.encoder = nn.Sequential(*(Layer(nn.Linear(a, b), hidden()) for a, b in zip(sizes, sizes[1:])))
         decoder = []
         for layer in range(self.depth, 0, -1):
             source = self.encoder[layer - 1].linear
             linear = TiedLinear(source) if tied else nn.Linear(sizes[layer], sizes[layer - 1])
-            decoder.append(Unit(linear, nn.Sigmoid() if layer == 1 else hidden()))
+            decoder.append(Layer(linear, nn.Sigmoid() if layer == 1 else hidden()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
         # How raw inputs map to the [0, 1] the network works in (`prepare`); saved with the weights.
@@ -199,15 +203,15 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         with torch.no_grad():
-            for unit in [*self.encoder, *self.decoder]:
-                if isinstance(unit.linear, nn.Linear):
-                    fan_in, fan_out = unit.linear.in_features, unit.linear.out_features
+            for layer in [*self.encoder, *self.decoder]:
+                if isinstance(layer.linear, nn.Linear):
+                    fan_in, fan_out = layer.linear.in_features, layer.linear.out_features
                     if self.activation == "relu":
                         bound = self.init_gain * math.sqrt(6.0 / fan_in)
                     else:
                         bound = math.sqrt(6.0 / (fan_in + fan_out))
-                    unit.linear.weight.uniform_(-bound, bound, generator=generator)
-                unit.linear.bias.zero_()
+                    layer.linear.weight.uniform_(-bound, bound, generator=generator)
+                layer.linear.bias.zero_()
 
     def add_head(self, n_classes: int, generator: torch.Generator | None = None) -> nn.Linear:
         """A softmax classifier (a Linear layer giving logits) on the top code, for supervised fine-tuning.
@@ -231,16 +235,16 @@ class StackedDenoisingAutoencoder(nn.Module):
             raise UsageError("this network has no classifier head; fine-tune it with `supervised=True` first")
         return self.head(self.encoder(x))
 
-    def encoder_unit(self, layer: int) -> Unit:
+    def encoder_layer(self, layer: int) -> Layer:
         return self.encoder[self._check_layer(layer, low=1) - 1]
 
-    def decoder_unit(self, layer: int) -> Unit:
-        """The decoder unit that mirrors encoder unit `layer`."""
+    def decoder_layer(self, layer: int) -> Layer:
+        """The decoder layer that mirrors encoder layer `layer`."""
         return self.decoder[self.depth - self._check_layer(layer, low=1)]
 
     def pair(self, layer: int) -> DenoisingPair:
         """Denoising pair `layer` (1 = the one next to the input), sharing this network's units."""
-        return DenoisingPair(self.encoder_unit(layer), self.decoder_unit(layer))
+        return DenoisingPair(self.encoder_layer(layer), self.decoder_layer(layer))
 
     def encode(self, x: torch.Tensor, layer: int | None = None) -> torch.Tensor:
         """The code after `layer` encoder units (default: the top code; 0: the input itself)."""

@@ -14,7 +14,8 @@ from typing import TextIO
 
 from tqdm.auto import tqdm
 
-from sdae.train import EpochRecord, Hooks
+from sdae.loop import Hooks
+from sdae.records import EpochRecord
 
 
 class ProgressBars:
@@ -52,7 +53,7 @@ class ProgressBars:
         dead = "" if not record.dead_units else "  dead " + "/".join(f"{100 * f:.0f}%" for f in record.dead_units)
         of = f"/{self.epochs}" if self.epochs else ""
         return (f"{self.label} epoch {record.epoch}{of}: train {record.train_loss:.5f}{val}  "
-                f"({record.loss}, {record.seconds:.1f} s){dead}")
+                f"({record.loss_function}, {record.seconds:.1f} s){dead}")
 
     def close(self) -> None:
         for bar in (self.batch_bar, self.stage_bar):

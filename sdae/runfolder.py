@@ -25,26 +25,37 @@ from pathlib import Path
 
 import torch
 
-from sdae.version import __version__
-from sdae.config import RunConfig
 from sdae.errors import RunFolderError, UsageError, WriteError
-from sdae.files import FolderLock, atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text, \
-    load_safetensors, parse_json, read_json, read_text, safe_torch_load
+from sdae.files import (
+    FolderLock,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    load_safetensors,
+    parse_json,
+    read_json,
+    read_text,
+    safe_torch_load,
+)
 from sdae.model import StackedDenoisingAutoencoder
+from sdae.options import RunConfig, StageName
+from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
 from sdae.replace import discard, restore, set_aside
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
-from sdae.tensorboard import FOLDER as TENSORBOARD
-from sdae.train import EpochRecord, TrainingState
+from sdae.version import __version__
 
 FORMAT = 3
 MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.safetensors", "model.safetensors"
 METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
+TENSORBOARD = "tensorboard"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
 WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, TENSORBOARD)
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
 
 
-def _is_run(path: Path) -> bool:
+def is_run(path: Path) -> bool:
+    """Whether sdae made this folder a run folder (its marker file is there)."""
     return (path / MARKER).is_file()
 
 
@@ -64,24 +75,31 @@ class RunFolder:
 
     Commands that write into a run hold its lock: `with folder.locked("fine-tuning"): ...`
     (`create` returns the folder with the lock already held; `release()` lets it go).
+    `writes=False` (the processes other than rank 0 of a data-parallel run) reads the folder and
+    makes every write a no-op.
     """
 
-    def __init__(self, path: str | os.PathLike, marker: dict, meta: dict, lock: FolderLock | None = None):
+    def __init__(self, path: str | os.PathLike, marker: dict, meta: dict, lock: FolderLock | None = None,
+                 writes: bool = True):
         self.path = Path(path)
         self.marker = marker  # format, run_id, created, sdae_version
-        self.meta = meta  # config.json: "config", "data_facts", "status" (and "classes" once supervised)
+        self.meta = meta  # config.json as read: versions, "config", "data_facts", "status", "classes" once supervised
         self.config = RunConfig.from_dict(meta["config"])
+        self.facts = DataFacts.from_dict(meta["data_facts"])
+        self.status = RunStatus.from_dict(meta["status"])
+        self.classes: int | None = meta.get("classes")
+        self.writes = writes
         self._lock = lock
 
     # ------------------------------------------------------------------ creating and opening
     @classmethod
-    def create(cls, path: str | os.PathLike, config: RunConfig, data_facts: dict, overwrite: bool = False) -> RunFolder:
+    def create(cls, path: str | os.PathLike, config: RunConfig, facts: DataFacts, overwrite: bool = False) -> RunFolder:
         """A new run at `path` (an empty or new folder, or an sdae run replaced with `overwrite=True`), locked."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise UsageError(f"`out` {path} exists and is not a folder")
         occupied = path.is_dir() and any(p.name != FolderLock.NAME for p in path.iterdir())
-        if occupied and not _is_run(path):
+        if occupied and not is_run(path):
             raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
         if occupied and not overwrite:
             raise UsageError(f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder")
@@ -95,7 +113,7 @@ class RunFolder:
             marker = {"format": FORMAT, "run_id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                       "sdae_version": __version__}
             meta = {"sdae_version": __version__, "torch_version": torch.__version__, "config": config.to_dict(),
-                    "data_facts": data_facts, "status": {"pretrain": "running", "finetune": None}}
+                    "data_facts": facts.to_dict(), "status": RunStatus().to_dict()}
             folder = cls(path, marker, meta, lock)
             try:
                 folder.write_meta()
@@ -112,13 +130,14 @@ class RunFolder:
         return folder
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> RunFolder:
+    def open(cls, path: str | os.PathLike, writes: bool = True) -> RunFolder:
+        """The run at `path`, every file checked; raises RunFolderError saying what is missing or wrong."""
         path = Path(path)
         if not path.exists():
             raise RunFolderError(f"run folder {path} does not exist")
         if not path.is_dir():
             raise RunFolderError(f"run folder {path} is a file, not a folder")
-        if not _is_run(path):
+        if not is_run(path):
             raise RunFolderError(f"{_not_a_run(path)}; create one with `run_pretraining`")
         marker = read_json(path / MARKER)
         found = marker.get("format")
@@ -132,10 +151,12 @@ class RunFolder:
                                  f"{marker.get('sdae_version', '?')}; this sdae reads format {FORMAT}: train the run again")
         meta = read_json(path / CONFIG)
         check_meta(meta, path / CONFIG)
-        return cls(path, marker, meta)
+        return cls(path, marker, meta, writes=writes)
 
     def locked(self, purpose: str) -> FolderLock:
         """The run's lock, to hold while writing into it (a context manager)."""
+        if not self.writes:
+            raise UsageError(f"{self.path} was opened to read only")
         if self._lock is None or self._lock.fd is None:
             self._lock = FolderLock(self.path, purpose)
         return self._lock
@@ -146,28 +167,26 @@ class RunFolder:
 
     # ------------------------------------------------------------------------ configuration
     @property
-    def data_facts(self) -> dict:
-        return self.meta["data_facts"]
-
-    @property
-    def status(self) -> dict:
-        return self.meta["status"]
-
-    @property
     def sizes(self) -> list[int]:
-        return [int(self.data_facts["input_dim"]), *self.config.hidden]
+        """Layer widths from the input to the top code."""
+        return [self.facts.input_dim, *self.config.layers]
 
     def write_meta(self) -> None:
-        self.meta["sdae_version"] = __version__
-        self.meta["config"] = self.config.to_dict()
+        if not self.writes:
+            return
+        self.meta.update(sdae_version=__version__, config=self.config.to_dict(), data_facts=self.facts.to_dict(),
+                         status=self.status.to_dict())
+        if self.classes is not None:
+            self.meta["classes"] = self.classes
         atomic_write_json(self.path / CONFIG, self.meta)
 
     # ------------------------------------------------------------------------------ weights
     def save_weights(self, model: StackedDenoisingAutoencoder, name: str = WEIGHTS) -> None:
+        if not self.writes:
+            return
         from safetensors.torch import save
 
-        scaling = self.data_facts["scaling"]
-        model.set_scaling(scaling["offset"], scaling["scale"])
+        model.set_scaling(self.facts.offset, self.facts.scale)
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         atomic_write_bytes(self.path / name, save(tensors, metadata={"sdae_version": __version__,
                                                                      "run_id": self.marker["run_id"]}))
@@ -175,12 +194,12 @@ class RunFolder:
     @property
     def n_classes(self) -> int | None:
         """The classifier head's classes, for a run fine-tuned on the labels."""
-        return self.meta.get("classes") if self.status.get("finetune_kind") == "supervised" else None
+        return self.classes if self.status.supervised else None
 
     def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
-        scaling = self.data_facts["scaling"]
         return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None,
-                                           activation=self.config.activation).set_scaling(scaling["offset"], scaling["scale"])
+                                           activation=self.config.activation).set_scaling(self.facts.offset,
+                                                                                         self.facts.scale)
 
     def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -194,7 +213,7 @@ class RunFolder:
 
     def load_model(self, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
         path = self.path / which
-        if self.status.get("pretrain") != "complete":
+        if not self.status.pretrained:
             raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; "
                                  "continue it with `resume_pretraining`")
         model = self.build_model(with_head=which == WEIGHTS)
@@ -217,10 +236,14 @@ class RunFolder:
         return records
 
     def write_metrics(self, records: list[EpochRecord]) -> None:
+        if not self.writes:
+            return
         atomic_write_text(self.path / METRICS, "".join(json.dumps(r.to_dict()) + "\n" for r in records))
 
     # --------------------------------------------------------------------------- checkpoint
     def save_checkpoint(self, state: TrainingState, records: list[EpochRecord]) -> None:
+        if not self.writes:
+            return
         atomic_torch_save({**state.to_dict(), "metrics": json.dumps([r.to_dict() for r in records])}, self.path / CHECKPOINT)
 
     def load_checkpoint(self) -> tuple[TrainingState, list[EpochRecord]] | None:
@@ -229,19 +252,23 @@ class RunFolder:
             return None
         raw = safe_torch_load(path)
         try:
-            state = checked_state(raw, len(self.config.hidden))
+            state = checked_state(raw, len(self.config.layers))
             records = [epoch_record(r) for r in json_list(raw.get("metrics"))]
         except ValueError as e:
             raise RunFolderError(f"{path}: not a checkpoint of this run ({e})") from None
-        self.load_state_into(self.build_model(with_head=state.stage == "supervised"), state.model, path)
+        self.load_state_into(self.build_model(with_head=state.stage == StageName.SUPERVISED), state.model, path)
         return state, records
 
     def remove_checkpoint(self) -> None:
+        if not self.writes:
+            return
         (self.path / CHECKPOINT).unlink(missing_ok=True)
 
     def remove_outputs(self) -> list[str]:
         """Delete what evaluate, svm and visualize wrote about the previous weights (links are not followed)."""
-        removed = []
+        removed: list[str] = []
+        if not self.writes:
+            return removed
         for name in (EVALUATION, SVM, FIGURES):
             path = self.path / name
             try:
@@ -260,21 +287,7 @@ class RunFolder:
 def load(path: str | os.PathLike, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
     """The trained network of a run folder, on the CPU, in eval mode.
 
-    `which` is `model.pt` (the latest weights) or `pretrained.pt` (before fine-tuning).
+    `which` is `model.safetensors` (the latest weights) or `pretrained.safetensors` (before fine-tuning).
+    Raises RunFolderError if the run is not there, damaged, or not pretrained yet.
     """
     return RunFolder.open(path).load_model(which)
-
-
-def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """A file a command may write: never a run folder's own file, and an existing file only if `overwrite`."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.name in RESERVED and _is_run(parent):
-        raise UsageError(f"`out` {path} is one of the run folder's own files; choose another name")
-    if path.is_dir():
-        raise UsageError(f"`out` {path} is a folder; give a file name")
-    if path.exists() and not overwrite:
-        raise UsageError(f"`out` {path} already exists; pass `overwrite=True` to replace it, or choose another name")
-    if not parent.is_dir():
-        raise UsageError(f"`out` {path}: folder {parent} does not exist")
-    return path

@@ -13,16 +13,20 @@ from pathlib import Path
 
 import torch
 
-from sdae.config import RunConfig
 from sdae.errors import RunFolderError
 from sdae.model import MAX_CLASSES
-from sdae.train import STAGES, EpochRecord, TrainingState
+from sdae.options import RunConfig, StageName
+from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
+
+STAGES = tuple(StageName)
 
 
 def epoch_record(d) -> EpochRecord:
     """A metrics line as an EpochRecord, every field checked."""
     if not isinstance(d, dict):
         raise ValueError(f"expected a JSON object, got {type(d).__name__}")
+    if "loss_function" not in d and "loss" in d:  # written before the field was renamed
+        d = {("loss_function" if k == "loss" else k): v for k, v in d.items()}
     values = {f.name: d.get(f.name) for f in fields(EpochRecord)}
     if d.get("stage") not in STAGES:
         raise ValueError(f"field 'stage' must be one of {', '.join(STAGES)}, got {d.get('stage')!r}")
@@ -38,9 +42,9 @@ def epoch_record(d) -> EpochRecord:
     if dead is not None and not (isinstance(dead, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                                  and 0 <= v <= 1 for v in dead)):
         raise ValueError(f"field 'dead_units' must be a list of fractions, got {dead!r}")
-    if not isinstance(values["loss"], str):
-        raise ValueError(f"field 'loss' must be a string, got {values['loss']!r}")
-    return EpochRecord(**values)
+    if not isinstance(values["loss_function"], str):
+        raise ValueError(f"field 'loss_function' must be a string, got {values['loss_function']!r}")
+    return EpochRecord(**{**values, "stage": StageName(values["stage"])})
 
 
 def check_meta(meta: dict, where: Path) -> None:
@@ -52,24 +56,13 @@ def check_meta(meta: dict, where: Path) -> None:
         RunConfig.from_dict(meta["config"])
     except ValueError as e:
         raise RunFolderError(f"{where}: config: {e}") from None
-    facts = meta["data_facts"]
-    for name in ("input_dim", "n_train", "n_val"):
-        v = facts.get(name)
-        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if name != "n_val" else 0):
-            raise RunFolderError(f"{where}: data_facts: field {name!r} must be a whole number, got {v!r}")
-    scaling = facts.get("scaling")
-    if not isinstance(scaling, dict) or not all(isinstance(scaling.get(k), (int, float)) for k in ("offset", "scale")):
-        raise RunFolderError(f"{where}: data_facts: field 'scaling' must hold numbers 'offset' and 'scale'")
-    shape = facts.get("image_shape")
-    if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(isinstance(s, int) for s in shape)):
-        raise RunFolderError(f"{where}: data_facts: field 'image_shape' must be two whole numbers or null")
-    status = meta["status"]
-    if status.get("pretrain") not in ("running", "complete"):
-        raise RunFolderError(f"{where}: status: field 'pretrain' must be running or complete, got {status.get('pretrain')!r}")
-    if status.get("finetune") not in (None, "running", "complete", "diverged"):
-        raise RunFolderError(f"{where}: status: field 'finetune' is {status.get('finetune')!r}")
+    for key, kind in (("data_facts", DataFacts), ("status", RunStatus)):
+        try:
+            kind.from_dict(meta[key])
+        except ValueError as e:
+            raise RunFolderError(f"{where}: {key}: {e}") from None
     classes = meta.get("classes")
-    if status.get("finetune_kind") == "supervised" and (isinstance(classes, bool) or not isinstance(classes, int)
+    if meta["status"].get("finetune_kind") == "supervised" and (isinstance(classes, bool) or not isinstance(classes, int)
                                                         or not 2 <= classes <= MAX_CLASSES):
         raise RunFolderError(f"{where}: field 'classes' must be a whole number from 2 to {MAX_CLASSES}, got {classes!r}")
 
@@ -97,7 +90,7 @@ def checked_state(raw, depth: int) -> TrainingState:
     extra = raw.get("extra", {})
     if not isinstance(extra, dict) or (stage == "supervised" and not isinstance(extra.get("best"), dict)):
         raise ValueError("field 'extra' is malformed")
-    return TrainingState(stage, pair, epoch, raw.get("model"), optimizer, generator, extra)
+    return TrainingState(StageName(stage), pair, epoch, raw.get("model"), optimizer, generator, extra)
 
 
 def json_list(text) -> list:

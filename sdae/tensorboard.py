@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 from sdae.errors import UsageError
-from sdae.train import EpochRecord, Hooks
-
-FOLDER = "tensorboard"
+from sdae.loop import Hooks
+from sdae.records import EpochRecord
+from sdae.runfolder import TENSORBOARD as FOLDER
 
 
 def writer(run_path: str | Path):

@@ -2,7 +2,12 @@
 
 from sdae.commands.catalog import find_runs, summary
 from sdae.commands.inspection import encode_run, evaluate_run, svm_run, visualize_run
-from sdae.commands.training import FinetuneOptions, resume_pretraining, run_finetuning, run_pretraining
+from sdae.commands.training import (
+           FinetuneOptions,
+           resume_pretraining,
+           run_finetuning,
+           run_pretraining,
+)
 
 __all__ = ["FinetuneOptions", "encode_run", "find_runs", "summary", "evaluate_run", "resume_pretraining", "run_finetuning", "run_pretraining",
            "svm_run", "visualize_run"]

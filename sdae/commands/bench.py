@@ -24,54 +24,28 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 
 import torch
 
 from sdae.corruption import Masking
 from sdae.data import benchmark_store, variants
+from sdae.device import resolve_device
 from sdae.errors import UsageError
+from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.stages import best_record, classification_scores, pretrain, supervised_finetune
-from sdae.train import Hooks, TrainOptions, resolve_device
+from sdae.options import BenchOptions, TrainOptions
+from sdae.stages import (
+    best_record,
+    classification_scores,
+    pretrain,
+    supervised_finetune,
+)
 
 # Vincent et al. (2010), Table 3: test error (%) of SdA-3 and SVM-rbf, and the SdA-3's chosen masking level.
-PAPER = {"mnist-basic": (2.84, 3.03, 0.10), "mnist-rot": (9.53, 11.11, 0.25), "mnist-bg-rand": (10.30, 14.58, 0.40),
+PAPER = MappingProxyType({"mnist-basic": (2.84, 3.03, 0.10), "mnist-rot": (9.53, 11.11, 0.25), "mnist-bg-rand": (10.30, 14.58, 0.40),
          "mnist-bg-img": (16.68, 22.61, 0.25), "mnist-rot-bg-img": (43.76, 55.18, 0.25),
-         "rectangles": (1.99, 2.15, 0.10), "rectangles-image": (21.59, 24.04, 0.25), "convex": (19.06, 19.13, 0.10)}
-
-
-@dataclass
-class BenchOptions:
-    scale: float = 1.0
-    units: int = 1000
-    activation: str = "relu"  # or the paper's "sigmoid"
-    noise_levels: tuple[float, ...] = (0.10, 0.25, 0.40)  # masking fractions; validation chooses one
-    pretrain_epochs: int = 15  # per pair
-    epochs: int = 50  # supervised fine-tuning, at most
-    patience: int | None = 10
-    pretrain_lr: float = 1e-3
-    lrs: tuple[float, ...] = (1e-3, 2e-3, 4e-3)  # fine-tuning learning rates (Adam); validation chooses one
-    extend: bool = True  # where validation's choice lies on the grid's edge, try beyond it (`_beyond`)
-    seed: int = 0
-    device: str = "auto"
-    data_dir: str | None = None
-    svm: bool = True  # False: the SdA-3 alone (the SVM columns stay empty)
-
-    def validate(self) -> BenchOptions:
-        benchmark_store.check_scale(self.scale)
-        if not self.noise_levels or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in self.noise_levels):
-            raise UsageError(f"`noise_levels` must be masking fractions in [0, 1), got {self.noise_levels!r}")
-        if not self.lrs or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in self.lrs):
-            raise UsageError(f"`lrs` must be positive learning rates, got {self.lrs!r}")
-        if not isinstance(self.extend, bool):
-            raise UsageError(f"`extend` must be true or false, got {self.extend!r}")
-        for name in ("units", "epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"`{name}` must be a whole number >= 1, got {value!r}")
-        if isinstance(self.pretrain_epochs, bool) or not isinstance(self.pretrain_epochs, int) or self.pretrain_epochs < 0:
-            raise UsageError(f"`pretrain_epochs` must be a whole number >= 0, got {self.pretrain_epochs!r}")
-        return self
+         "rectangles": (1.99, 2.15, 0.10), "rectangles-image": (21.59, 24.04, 0.25), "convex": (19.06, 19.13, 0.10)})
 
 
 @dataclass

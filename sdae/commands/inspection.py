@@ -8,21 +8,34 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
 
+from sdae.codes import clean_codes
 from sdae.commands.rundata import RunData, prepare
 from sdae.corruption import parse_noise
 from sdae.data import Examples
+from sdae.device import resolve_device
 from sdae.errors import DataError, UsageError
 from sdae.files import atomic_write_bytes, atomic_write_json
-from sdae.runfolder import EVALUATION, FIGURES, PRETRAINED, SVM, WEIGHTS, RunFolder, check_output
-from sdae.stages import best_record, classification_scores, clean_codes
-from sdae.train import resolve_device
+from sdae.options import Status
+from sdae.runfolder import (
+    EVALUATION,
+    FIGURES,
+    PRETRAINED,
+    RESERVED,
+    SVM,
+    WEIGHTS,
+    RunFolder,
+    is_run,
+)
+from sdae.stages import best_record, classification_scores
 
 SPLITS = ("train", "validation", "test")
-WEIGHT_CHOICES = {"pretrained": PRETRAINED, "finetuned": WEIGHTS}
+WEIGHT_CHOICES = MappingProxyType({"pretrained": PRETRAINED, "finetuned": WEIGHTS})
 
 
 def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, RunData, torch.device]:
@@ -31,7 +44,7 @@ def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, Run
     config = folder.config
     config.data = config.data.with_data_dir(data_dir)
     device_ = resolve_device(device or config.device)
-    return folder, prepare(config, device_, folder.data_facts), device_
+    return folder, prepare(config, device_, folder.facts), device_
 
 
 def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: str | None = None) -> dict:
@@ -49,8 +62,8 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
         results = {"reconstruction": evaluate_reconstruction(reconstructing, data.train, test,
                                                              parse_noise(folder.config.noise)),
                    "reconstruction_weights": decoder_weights, "weights": WEIGHTS,
-                   "finetuned": folder.status.get("finetune") == "complete",
-                   "finetune_kind": folder.status.get("finetune_kind")}
+                   "finetuned": folder.status.finetune == Status.COMPLETE,
+                   "finetune_kind": folder.status.finetune_kind}
         if model.head is not None and data.dataset.test_labels is not None:
             error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
             rows = [r for r in folder.read_metrics() if r.stage == "supervised"]
@@ -63,7 +76,7 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
 def _reconstructing_weights(folder: RunFolder) -> str:
     """The weights whose reconstructions mean something: after supervised fine-tuning the decoder no
     longer matches the encoder (only the encoder and the head were trained), so the pretrained ones."""
-    return PRETRAINED if folder.status.get("finetune_kind") == "supervised" else WEIGHTS
+    return PRETRAINED if folder.status.supervised else WEIGHTS
 
 
 def _test_or_validation(data: RunData, device) -> tuple[Examples, torch.Tensor | None, str]:
@@ -83,12 +96,12 @@ def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: i
     config = folder.config
     with folder.locked("drawing figures"):
         model = folder.load_model()
-        shape = tuple(folder.data_facts["image_shape"]) if folder.data_facts.get("image_shape") else None
+        shape = folder.facts.image_shape
         out = folder.path / FIGURES
         if out.is_symlink() or (out.exists() and not out.is_dir()):
             raise UsageError(f"{out} is not a folder sdae made; move it away")
         out.mkdir(exist_ok=True)
-        name = "fine-tuned" if folder.status.get("finetune") == "complete" else "pretrained"
+        name = "fine-tuned" if folder.status.finetune == Status.COMPLETE else "pretrained"
         paths = [fig.plot_filters(fig.input_space_filters(model, 1), shape, out / "filters.png",
                                   f"Layer 1 filters ({name}): each unit's incoming weights")]
         for layer in range(2, model.depth + 1):
@@ -124,7 +137,7 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
     `out` is never one of a run folder's own files, and an existing file only with `overwrite=True`.
     """
     folder = RunFolder.open(run)
-    depth = len(folder.config.hidden)
+    depth = len(folder.config.layers)
     layer = depth if layer is None else layer
     if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer <= depth:
         raise UsageError(f"`layer` must be between 1 and {depth} for this run, got {layer!r}")
@@ -186,7 +199,7 @@ def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | No
     test = dataset.examples("test")
     n_test = len(test) if test_size is None else min(test_size, len(test))
     x_test, y_test = test.batch(slice(0, n_test)), dataset.test_labels[:n_test].numpy()
-    if weights == "finetuned" and folder.status.get("finetune") != "complete":
+    if weights == "finetuned" and folder.status.finetune != Status.COMPLETE:
         raise UsageError(f"{folder.path}: `weights` finetuned, but the run has not been fine-tuned")
     with folder.locked("SVMs"):
         model = folder.load_model(WEIGHT_CHOICES[weights])
@@ -196,3 +209,18 @@ def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | No
                   "weights": WEIGHT_CHOICES[weights], "results": [r.to_dict() for r in results]}
         atomic_write_json(folder.path / SVM, report)
     return report
+
+
+def check_output(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """A file a command may write: never a run folder's own file, and an existing file only if `overwrite`."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.name in RESERVED and is_run(parent):
+        raise UsageError(f"`out` {path} is one of the run folder's own files; choose another name")
+    if path.is_dir():
+        raise UsageError(f"`out` {path} is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise UsageError(f"`out` {path} already exists; pass `overwrite=True` to replace it, or choose another name")
+    if not parent.is_dir():
+        raise UsageError(f"`out` {path}: folder {parent} does not exist")
+    return path

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 import torch
 
-from sdae.config import RunConfig
 from sdae.data import Dataset, Examples, load_dataset, split_indices
 from sdae.errors import DataError
 from sdae.model import MAX_CLASSES
+from sdae.options import RunConfig
+from sdae.records import DataFacts
 
 
 @dataclass
@@ -21,7 +22,7 @@ class RunData:
     val: Examples | None
     train_index: torch.Tensor  # positions in dataset.train
     val_index: torch.Tensor
-    setup: torch.Generator  # seeded CPU generator, advanced past the split: it initialises weights
+    init_generator: torch.Generator  # seeded CPU generator, advanced past the split: it draws the initial weights
 
     def labels(self, part: str) -> torch.Tensor | None:
         """Labels of the training or validation part, on the examples' device."""
@@ -30,18 +31,12 @@ class RunData:
             return None
         return labels[self.train_index if part == "train" else self.val_index].to(self.train.device)
 
-    def facts(self) -> dict:
+    def facts(self) -> DataFacts:
         """What a run records about its data, to use it again and to recognise it."""
         dataset = self.dataset
-        return {
-            "input_dim": dataset.input_dim,
-            "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
-            "scaling": {"offset": dataset.scaling.offset, "scale": dataset.scaling.scale},
-            "source": dataset.source,
-            "n_train": len(self.train),
-            "n_val": 0 if self.val is None else len(self.val),
-            "fingerprint": dataset.fingerprint(),
-        }
+        return DataFacts(dataset.input_dim, tuple(dataset.image_shape) if dataset.image_shape else None,
+                         float(dataset.scaling.offset), float(dataset.scaling.scale), dataset.source, len(self.train),
+                         0 if self.val is None else len(self.val), dataset.fingerprint())
 
     def class_count(self) -> int:
         """K for training labels 0..K-1; refuses labels that are missing, negative, too many, or one class only."""
@@ -59,7 +54,7 @@ class RunData:
         return high + 1
 
 
-def prepare(config: RunConfig, device: torch.device, recorded: dict | None = None) -> RunData:
+def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None = None) -> RunData:
     """Load the data, check it is the data the run recorded (if given), split it by the seed, put it on the device."""
     data = config.data
     dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale)
@@ -76,15 +71,15 @@ def prepare(config: RunConfig, device: torch.device, recorded: dict | None = Non
     return RunData(dataset, examples.subset(train_index.to(device)), val, train_index, val_index, setup)
 
 
-def _check_same(dataset: Dataset, recorded: dict) -> None:
+def _check_same(dataset: Dataset, recorded: DataFacts) -> None:
     where = dataset.source or dataset.name
-    if dataset.input_dim != recorded["input_dim"]:
+    if dataset.input_dim != recorded.input_dim:
         raise DataError(f"dataset {where} now has {dataset.input_dim} features per example; the run was trained on "
-                        f"{recorded['input_dim']}: it is not the run's data")
-    n = recorded["n_train"] + recorded["n_val"]
+                        f"{recorded.input_dim}: it is not the run's data")
+    n = recorded.n_train + recorded.n_val
     if len(dataset.train) != n:
         raise DataError(f"dataset {where} now has {len(dataset.train)} training examples; the run was trained on {n}")
-    expected = recorded.get("fingerprint")
+    expected = recorded.fingerprint
     if expected is not None and dataset.fingerprint() != expected:
         raise DataError(f"dataset {where} has changed since the run was trained on it (its training examples' "
                         "fingerprint differs); point `data_dir` or `dataset` at the original data")

@@ -14,6 +14,7 @@ import math
 import os
 import zipfile
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from sdae.data.dataset import Dataset, Scaling
 from sdae.data.mapped import MappedRows, open_rows
 from sdae.errors import DataError
 
-MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}
+MAGIC = MappingProxyType({".npy": b"\x93NUMPY", ".npz": b"PK"})
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 

@@ -25,6 +25,7 @@ from sdae.data import mnist, variants
 from sdae.data.dataset import Dataset, Scaling
 from sdae.errors import DataError, UsageError
 from sdae.files import atomic_write_bytes, atomic_write_json, read_json
+from sdae.options import SCALE
 
 SEED = 0
 
@@ -37,9 +38,8 @@ def cache_dir() -> Path:
 
 
 def check_scale(scale) -> float:
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 1:
-        raise UsageError(f"`scale` must be a fraction of the published sizes in (0, 1], got {scale!r}")
-    return float(scale)
+    """`scale` as a float; raises UsageError unless it is a fraction of the published sizes in (0, 1]."""
+    return SCALE("scale", scale)
 
 
 def all_mnist(data_dir: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ through the map.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,6 +130,10 @@ class Examples:
         if self.streamed:
             return self.scaling.apply(gather(self.values, index, self.order, self._device))
         return self.scaling.apply(self.values[index])
+
+    def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
+        """The examples in order, `batch_size` at a time (the last batch shorter), each as `batch` gives it."""
+        return (self.batch(slice(start, start + batch_size)) for start in range(0, len(self), batch_size))
 
     def subset(self, index: torch.Tensor) -> Examples:
         if self.streamed:

@@ -17,6 +17,7 @@ import math
 import os
 import zlib
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -24,19 +25,19 @@ import torch
 from sdae.data.dataset import Dataset, Scaling
 from sdae.errors import DataError
 
-FILES = {
+FILES = MappingProxyType({
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
-}
+})
 # The MD5 sums torchvision checks on download (LeCun's published files, gzipped).
-MD5 = {
+MD5 = MappingProxyType({
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
+})
 IMAGES_MAGIC = 2051  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 2049  # unsigned bytes, 1 dimension
 MAX_IDX_BYTES = 1 << 32  # 4 GiB: far beyond MNIST (47 MB), short of what would exhaust memory here

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from sdae.errors import UsageError
+from sdae.options import BENCHMARK_PROBLEMS
 
 SIZE = 28
-SPLITS = {"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000), "convex": (6000, 2000, 50000)}
-NAMES = ("mnist-basic", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img", "rectangles",
-         "rectangles-image", "convex")
+SPLITS = MappingProxyType({"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000),
+                           "convex": (6000, 2000, 50000)})
+NAMES = BENCHMARK_PROBLEMS
 RECIPE = 2  # bumped whenever a generator changes what it makes for a given seed (cached copies are remade)
 MIN_PATCH_STD = 10 / 255  # background patches flatter than this are skipped ("low pixel variance")
 
@@ -178,6 +180,7 @@ def rectangles_image(sizes, seed: int) -> Variant:
 # ------------------------------------------------------------------------------------ convex
 
 _CENTRES = (np.stack(np.mgrid[0:SIZE, 0:SIZE], -1).reshape(-1, 2) + 0.5)  # pixel centres (row, col)
+_CENTRES.flags.writeable = False
 CONVEX_HALF_PLANES_P = 0.195  # geometric parameter of the number of half-planes, convex candidates
 UNION_HALF_PLANES_P = 0.07  # the same for each set of a non-convex union
 AREA_BIN = 8  # white-pixel counts are matched between the classes in bins of this width

@@ -19,10 +19,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sdae.corruption import Corruption, parse_one
+from sdae.corruption import Corruption
 from sdae.files import atomic_write_bytes
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.train import EpochRecord
+from sdae.records import EpochRecord
 
 FIGURE_DPI = 100
 
@@ -37,9 +37,9 @@ def _save(fig, path: str | os.PathLike) -> Path:
 def input_space_filters(model: StackedDenoisingAutoencoder, layer: int) -> torch.Tensor:
     """(units of `layer`, input dim): W_layer @ ... @ W_1, the linear map from the input to each unit."""
     with torch.no_grad():
-        product = model.encoder_unit(1).linear.weight.detach().float().cpu()
+        product = model.encoder_layer(1).linear.weight.detach().float().cpu()
         for k in range(2, layer + 1):
-            product = model.encoder_unit(k).linear.weight.detach().float().cpu() @ product
+            product = model.encoder_layer(k).linear.weight.detach().float().cpu() @ product
     return product
 
 
@@ -75,14 +75,15 @@ def plot_filters(weights: torch.Tensor, image_shape, path, title: str, max_tiles
 
 
 def noise_levels(process: Corruption) -> list[Corruption]:
-    """The run's level of a process, half of it, and one and a half times it (capped at 1 for fractions)."""
-    name, _, level = process.spec.partition(":")
-    if not level:
-        return [process]
-    base = float(level)
-    cap = 1.0 if name in ("masking", "saltpepper") else float("inf")
-    levels = sorted({round(min(cap, base * f), 4) for f in (0.5, 1.0, 1.5)})
-    return [parse_one(f"{name}:{lv:g}") for lv in levels]
+    """The run's process at half its level, its own level, and one and a half times it (fractions
+    capped at 1), each kept once, lowest first: `process.scaled`, so options such as `clip` and
+    `mean` are kept. A process with no level (none) is returned alone."""
+    levels: list[Corruption] = []
+    for factor in (0.5, 1.0, 1.5):
+        level = process if factor == 1.0 else process.scaled(factor)
+        if level not in levels:
+            levels.append(level)
+    return levels
 
 
 def plot_denoising(model: StackedDenoisingAutoencoder, clean: torch.Tensor, processes: list[Corruption],
@@ -132,7 +133,7 @@ def plot_curves(records: list[EpochRecord], path) -> Path:
     for pair in sorted({r.pair for r in pretrain}):
         rows = [r for r in pretrain if r.pair == pair]
         line, = axes[0].plot([r.epoch for r in rows], [r.train_loss for r in rows], "o-", markersize=3,
-                             label=f"pair {pair} train ({rows[0].loss})")
+                             label=f"pair {pair} train ({rows[0].loss_function})")
         if rows[0].val_loss is not None:
             axes[0].plot([r.epoch for r in rows], [r.val_loss for r in rows], "s--", markersize=3, color=line.get_color(),
                          label=f"pair {pair} validation")
@@ -147,7 +148,7 @@ def plot_curves(records: list[EpochRecord], path) -> Path:
                          label="validation")
         supervised = later[0].stage == "supervised"
         axes[1].set_title(f"{'Supervised fine-tuning, on the labels' if supervised else 'Fine-tuning, end to end'} "
-                          f"({later[0].loss})")
+                          f"({later[0].loss_function})")
         axes[1].set_ylabel(f"{'classification' if supervised else 'denoising'} loss (mean per {'example' if supervised else 'element'})")
         if supervised:
             errors = axes[1].twinx()

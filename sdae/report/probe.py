@@ -16,13 +16,14 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import torch
 
 KERNELS = ("linear", "rbf")
-C_GRID = {"linear": (0.001, 0.01, 0.1, 1.0), "rbf": (1.0, 10.0, 100.0)}
-GAMMA_FACTORS = {"linear": (None,), "rbf": (0.3, 1.0, 3.0)}  # times 1 / (n_features * variance), scikit-learn's "scale"
+C_GRID = MappingProxyType({"linear": (0.001, 0.01, 0.1, 1.0), "rbf": (1.0, 10.0, 100.0)})
+GAMMA_FACTORS = MappingProxyType({"linear": (None,), "rbf": (0.3, 1.0, 3.0)})  # times 1 / (n_features * variance), scikit-learn's "scale"
 
 
 @dataclass

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from sdae.corruption import Corruption
 from sdae.data import Examples
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.stages import validation_generator
+from sdae.objectives import validation_generator
 
 
 @torch.no_grad()

@@ -13,10 +13,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sdae.corruption import parse_noise
 from sdae.data import Examples, Scaling, split_indices
 from sdae.data.arrays import scaling_for
+from sdae.device import resolve_device
 from sdae.model import StackedDenoisingAutoencoder, check_fits
-from sdae.sklearn.common import as_float_tensor, check_params, epochs_for, progress, seed_from
+from sdae.options import TrainOptions
+from sdae.sklearn.common import (
+    as_float_tensor,
+    check_params,
+    epochs_for,
+    progress,
+    seed_from,
+)
 from sdae.stages import best_record, pretrain, supervised_finetune
-from sdae.train import TrainOptions, resolve_device
 
 
 class SDAEClassifier(ClassifierMixin, BaseEstimator):
@@ -29,6 +36,8 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(256, 128, 64)
+        Widths of the hidden layers, input side first (scikit-learn's name for `sdae pretrain --layers`,
+        `RunConfig.layers`).
     noise : str or tuple of str, default="masking:0.25"
         Noise processes for pretraining (see `SDAETransformer`); "none" gives an ordinary
         autoencoder, and `pretrain_epochs=0` no pretraining at all.
@@ -40,10 +49,14 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     patience : int or None, default=None
         Stop after this many epochs without a better validation error.
     validation_fraction : float, default=0.1
+        (`--val-fraction`, `DataOptions.val_fraction`)
     batch_size : int, default=128
+        (`--batch-size`, `TrainOptions.batch_size`)
     learning_rate : float, default=1e-3
+        (`--lr`, `TrainOptions.lr`)
         For pretraining; fine-tuning uses half of it with a cosine decay.
     optimizer : {"adam", "sgd"}, default="adam"
+        (`--optimizer`, `TrainOptions.optimizer`)
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : bool, default=False

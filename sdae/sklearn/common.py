@@ -12,9 +12,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from sdae.corruption import parse_noise
-from sdae.model import hidden_sizes
+from sdae.loop import Hooks
+from sdae.options import Optimizer, sizes
 from sdae.progress import ProgressBars
-from sdae.train import OPTIMIZERS, Hooks
 
 DEVICES = ("cpu", "cuda", "auto")
 MIN_STEPS = 2500  # "auto" budgets: at least this many optimizer steps per stage (README, scikit-learn table)
@@ -41,7 +41,7 @@ def seed_from(random_state) -> int:
 
 def check_params(estimator: BaseEstimator) -> list[int]:
     """Validate the parameters an estimator shares (at `fit`, as scikit-learn does); returns the hidden sizes."""
-    hidden = hidden_sizes(estimator.hidden_layer_sizes, "hidden_layer_sizes")
+    hidden = sizes("hidden_layer_sizes", estimator.hidden_layer_sizes)
     whole = {"pretrain_epochs": 0, "finetune_epochs": 0, "epochs": 1, "batch_size": 1}
     for name, low in whole.items():
         value = getattr(estimator, name, low)
@@ -53,7 +53,7 @@ def check_params(estimator: BaseEstimator) -> list[int]:
     if isinstance(estimator.learning_rate, bool) or not isinstance(estimator.learning_rate, Real) \
             or not estimator.learning_rate > 0:
         raise ValueError(f"learning_rate must be a positive number, got {estimator.learning_rate!r}")
-    for name, choices in (("optimizer", OPTIMIZERS), ("device", DEVICES)):
+    for name, choices in (("optimizer", tuple(Optimizer)), ("device", DEVICES)):
         if getattr(estimator, name) not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(estimator, name)!r}")
     if not isinstance(estimator.noise, (str, list, tuple)):

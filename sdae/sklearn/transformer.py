@@ -7,16 +7,28 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sdae.codes import clean_codes
 from sdae.corruption import parse_noise
 from sdae.data import Examples, Scaling
 from sdae.data.arrays import scaling_for
+from sdae.device import resolve_device
 from sdae.model import StackedDenoisingAutoencoder, check_fits
-from sdae.sklearn.common import as_float_tensor, check_params, epochs_for, progress, seed_from
-from sdae.stages import clean_codes, finetune, pretrain
-from sdae.train import TrainOptions, resolve_device
+from sdae.options import TrainOptions
+from sdae.sklearn.common import (
+    as_float_tensor,
+    check_params,
+    epochs_for,
+    progress,
+    seed_from,
+)
+from sdae.stages import finetune, pretrain
 
 
 class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -29,7 +41,8 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(256, 128, 64)
-        Widths of the hidden layers, input side first.
+        Widths of the hidden layers, input side first (scikit-learn's name for `sdae pretrain --layers`,
+        `RunConfig.layers`).
     noise : str or tuple of str, default=("gaussian:0.5", "speckle:0.5")
         Noise processes (`gaussian:SIGMA`, `speckle:SIGMA`, `masking:NU`, `saltpepper:NU`, `none`);
         several make a per-example mixture.
@@ -41,8 +54,11 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     finetune_epochs : int, default=0
         Epochs of end-to-end denoising fine-tuning after pretraining.
     batch_size : int, default=128
+        (`--batch-size`, `TrainOptions.batch_size`)
     learning_rate : float, default=2e-3
+        (`--lr`, `TrainOptions.lr`)
     optimizer : {"adam", "sgd"}, default="adam"
+        (`--optimizer`, `TrainOptions.optimizer`)
     tied : bool, default=False
         Tie each decoder weight to its encoder weight, transposed.
     device : str, default="cpu"
@@ -143,7 +159,7 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                                 hooks=hooks)
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
-        self.components_ = model.encoder_unit(1).linear.weight.detach().numpy().copy()
+        self.components_ = model.encoder_layer(1).linear.weight.detach().numpy().copy()
         self.loss_curve_ = [r.train_loss for r in records]
         self._n_features_out = hidden[-1] if self.layer is None else hidden[self.layer - 1]
         return self

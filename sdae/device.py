@@ -1,0 +1,50 @@
+"""Where tensors live and how a network is run there: the device, mixed precision, and the wrappers
+(`torch.compile`, DistributedDataParallel) put around a network before it trains."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+from sdae.errors import UsageError
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """`auto` takes the GPU where there is one; `cuda` without one is an error (UsageError)."""
+    name = str(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise UsageError(f"`device` must be auto, cpu or cuda, got {name!r}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"`device` {name}: no CUDA GPU is available here; use cpu or auto")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"`device` {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op elsewhere."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def wrapped(network: nn.Module, device: torch.device, distributed: bool = False, compiled: bool = False,
+            unused_parameters: bool = False) -> nn.Module:
+    """`network` as it trains: in DistributedDataParallel when several processes train it (which first copies
+    rank 0's weights to every rank and averages the gradients), then through `torch.compile` (mode
+    "reduce-overhead": CUDA graphs on a GPU, where a network this small spends most of a step launching
+    kernels; the CPU gains little). Unchanged when neither applies."""
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # The buffers (the input scaling) never change: copied once at the start, not before every step.
+        accepted = inspect.signature(DistributedDataParallel).parameters
+        buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in accepted else {"broadcast_buffers": False}
+        network = DistributedDataParallel(network, device_ids=[device] if device.type == "cuda" else None,
+                                          find_unused_parameters=unused_parameters, **buffers)
+    if compiled:
+        network = torch.compile(network, mode="reduce-overhead")
+    return network

@@ -1,0 +1,139 @@
+"""The training criteria, as modules whose forward takes a batch of example indices and returns the loss.
+
+- `DenoisingObjective`: the local denoising criterion (Vincent et al. 2010, section 3.3): corrupt the
+  input, reconstruct the clean input; binary cross-entropy behind a Sigmoid, squared error otherwise
+  (section 3.3's choices for inputs in [0, 1] and real-valued inputs), optionally emphasized (4.3).
+- `ClassificationObjective`: cross-entropy of the network's class logits (supervised fine-tuning).
+
+Each holds the network it trains as `network`, the module that `sdae.device.wrapped` may have put in
+DistributedDataParallel or `torch.compile`; the objective itself is never patched. A new layer-wise
+criterion is one more class here with the same forward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from sdae.corruption import Corruption, ValueRange
+from sdae.data import Examples
+from sdae.errors import UsageError
+from sdae.loop import mean_loss
+from sdae.options import Criterion, Loss
+
+VALIDATION_SEED = 2010  # held-out noise is drawn afresh from this seed at every evaluation
+
+
+def validation_generator(device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(VALIDATION_SEED)
+
+
+def resolve_loss(kind: str, sigmoid_output: bool) -> str:
+    """`auto` (and `bce` where it cannot apply) becomes bce behind a Sigmoid, mse otherwise.
+
+    Targets behind a Sigmoid are in [0, 1] (pixels, or sigmoid codes); ReLU codes are not
+    probabilities, so pairs that reconstruct them always use squared error.
+    """
+    return Loss.BCE.value if sigmoid_output and kind != Loss.MSE else Loss.MSE.value
+
+
+def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind: str, activation: nn.Module,
+                        weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over all elements (each weighted, if `weights`); bce is computed from the logits, for stability.
+
+    `pre_activation`, `target` and `weights`: (batch, features). Returns a scalar.
+    """
+    if kind == Loss.BCE:
+        return F.binary_cross_entropy_with_logits(pre_activation, target, weight=weights)
+    if weights is None:
+        return F.mse_loss(activation(pre_activation).float(), target)
+    return ((activation(pre_activation).float() - target) ** 2 * weights).mean()
+
+
+class Logits(nn.Module):
+    """An autoencoder's reconstruction before its output activation (its `pre_activation`), as a forward pass."""
+
+    def __init__(self, autoencoder: nn.Module):
+        super().__init__()
+        self.autoencoder = autoencoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.pre_activation(x)
+
+
+class ClassLogits(nn.Module):
+    """A network's class logits (its `classify`), as a forward pass."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.classify(x)
+
+
+class DenoisingObjective(nn.Module):
+    """Batch indices in, the denoising loss of `autoencoder` on those examples out.
+
+    `autoencoder` has `pre_activation(x)` and `output_activation` (a DenoisingPair or the whole
+    network); `inputs` has `batch(index)` (an `Examples`); the corruption draws from `generator`.
+    `network` is what computes the logits in training (default `Logits(autoencoder)`, or that module
+    wrapped); held-out losses use `autoencoder` itself. Raises UsageError for `criterion.fixed` in a
+    data-parallel run (`distributed=True`).
+    """
+
+    def __init__(self, autoencoder: nn.Module, inputs: Examples, noise: Corruption, generator: torch.Generator,
+                 loss: str, value_range: ValueRange = (0.0, 1.0), criterion: Criterion = Criterion(),
+                 network: nn.Module | None = None, distributed: bool = False):
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.network = network if network is not None else Logits(autoencoder)
+        self.inputs, self.noise, self.generator = inputs, noise, generator
+        self.loss, self.value_range, self.criterion = loss, value_range, criterion
+        self.fixed: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if criterion.fixed and distributed:
+            raise UsageError("`fixed_noise` corrupts each example once, in one process; it cannot be split between "
+                             "processes: train it in one")
+        if criterion.fixed:
+            self.fixed = self._corrupt_all()
+
+    def _corrupt_all(self, batch_size: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None]:
+        parts = [self.noise.corrupt_marked(clean, self.generator, self.value_range)
+                 for clean in self.inputs.batches(batch_size)]
+        marks = None if any(m is None for _, m in parts) else torch.cat([m for _, m in parts])
+        return torch.cat([c for c, _ in parts]), marks
+
+    def forward(self, index: torch.Tensor) -> torch.Tensor:
+        clean = self.inputs.batch(index)
+        if self.fixed is not None:
+            corrupted, marked = self.fixed[0][index], None if self.fixed[1] is None else self.fixed[1][index]
+        else:
+            corrupted, marked = self.noise.corrupt_marked(clean, self.generator, self.value_range)
+        weights = None
+        if self.criterion.emphasis is not None:
+            alpha, beta = self.criterion.emphasis
+            weights = torch.full_like(clean, alpha) if marked is None else \
+                torch.where(marked, torch.tensor(alpha, dtype=clean.dtype, device=clean.device),
+                            torch.tensor(beta, dtype=clean.dtype, device=clean.device))
+        return reconstruction_loss(self.network(corrupted), clean, self.loss, self.autoencoder.output_activation,
+                                   weights)
+
+    def held_out_loss(self, held_out: Examples, batch_size: int) -> float:
+        """The same loss on held-out examples, with noise drawn afresh from the fixed validation seed."""
+        device = held_out.device
+        objective = DenoisingObjective(self.autoencoder, held_out, self.noise, validation_generator(device), self.loss,
+                                       self.value_range, Criterion(self.criterion.emphasis))
+        return mean_loss(objective, len(held_out), batch_size, device)
+
+
+class ClassificationObjective(nn.Module):
+    """Batch indices in, the cross-entropy of the network's class logits out (`labels`: (n,) int64)."""
+
+    def __init__(self, model: nn.Module, inputs: Examples, labels: torch.Tensor, network: nn.Module | None = None):
+        super().__init__()
+        self.model, self.inputs, self.labels = model, inputs, labels
+        self.network = network if network is not None else ClassLogits(model)
+
+    def forward(self, index: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.network(self.inputs.batch(index)).float(), self.labels[index])

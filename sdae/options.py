@@ -1,0 +1,225 @@
+"""Options and names: what a run, a stage and a benchmark are asked to do, as dataclasses and StrEnums.
+
+This module imports no torch (only `sdae.checks` and `sdae.errors`), so the command line can show its
+defaults without loading torch. Every field that can be wrong says how it is checked in its metadata
+(`option(default, check)`, see `sdae.checks`); `validate()` runs those checks, and `from_dict` reads a
+saved or hand-written dictionary back, refusing unknown names. Adding an option is adding a field
+here (and its flag in `cli/`, and its line in the docs).
+
+One name per setting: the field's name is the Python parameter, the key in config.json and TOML
+files, and (with dashes) the command line's flag.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from sdae.checks import (
+    check_fields,
+    each,
+    emphasis,
+    flag,
+    from_dict,
+    noise_specs,
+    number,
+    one_of,
+    option,
+    sections_of,
+    sizes,
+    text,
+    to_dict,
+    whole,
+)
+
+MAX_SEED = 2**63 - 1
+
+
+class StageName(StrEnum):
+    """The three kinds of training stage (Vincent et al. 2010, section 3.5 and 5)."""
+
+    PRETRAIN = "pretrain"  # greedy layer-wise denoising pretraining, pair by pair
+    FINETUNE = "finetune"  # every layer end to end on the denoising criterion
+    SUPERVISED = "supervised"  # a softmax layer on the top code, every layer on the labels
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    DIVERGED = "diverged"
+
+
+class Optimizer(StrEnum):
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+class Loss(StrEnum):
+    AUTO = "auto"  # binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
+    BCE = "bce"
+    MSE = "mse"
+
+
+class Schedule(StrEnum):
+    CONSTANT = "constant"
+    COSINE = "cosine"
+
+
+class Activation(StrEnum):
+    RELU = "relu"
+    SIGMOID = "sigmoid"
+
+
+class Log(StrEnum):
+    TENSORBOARD = "tensorboard"
+
+
+SCALE = number(0, 1, low_open=True, what="a fraction of the published sizes in (0, 1]")
+
+
+# ---------------------------------------------------------------------------------- the options
+@dataclass
+class TrainOptions:
+    """How one stage trains. Defaults were chosen by the measurements in README."""
+
+    epochs: int = option(10, whole(0))
+    batch_size: int = option(128, whole(1))
+    optimizer: Optimizer = option(Optimizer.ADAM, one_of(Optimizer))
+    lr: float = option(2e-3, number(0, low_open=True, what="a positive number"))
+    momentum: float = option(0.9, number(0, 1, high_open=True))  # SGD only
+    weight_decay: float = option(0.0, number(0))
+    loss: Loss = option(Loss.AUTO, one_of(Loss))
+    schedule: Schedule = option(Schedule.CONSTANT, one_of(Schedule))  # cosine: decays to 0 over the stage's epochs
+    warmup: float = option(5.0, number(0, what="a number of epochs >= 0"))  # the rate rises linearly over these epochs
+    compile: bool = option(False, flag)  # torch.compile the network's forward pass (CUDA graphs on a GPU)
+
+    def validate(self) -> TrainOptions:
+        """Check every field; raises UsageError naming the first that is wrong."""
+        return check_fields(self)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+
+@dataclass
+class DataOptions:
+    """Which data a run trains on, and how it is split."""
+
+    dataset: str = option("mnist", text())
+    data_dir: str | None = option(None, text(optional=True, what="a path"))
+    limit: int | None = option(None, whole(1, optional=True))
+    val_fraction: float = option(0.1, number(0, 1, high_open=True))  # the 2007 benchmarks use their published split
+    scale: float = option(1.0, SCALE)  # the 2007 benchmarks: fraction of the published split sizes
+
+    def validate(self) -> DataOptions:
+        return check_fields(self)
+
+    def with_data_dir(self, data_dir: str | None) -> DataOptions:
+        """These options with `data_dir` (if given) made absolute, so that a run works from any folder."""
+        if data_dir is None:
+            return self
+        return replace(self, data_dir=os.path.abspath(os.path.expanduser(data_dir)))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """How the denoising loss is formed, beyond the noise itself.
+
+    `emphasis=(alpha, beta)`: the paper's emphasized denoising (Vincent et al. 2010, section 4.3),
+    the loss on each component weighted by alpha where the noise corrupted it and beta elsewhere
+    (masking and salt-and-pepper; additive noise corrupts every component). `fixed=True`: each
+    training example is corrupted once, before training, and sees that same corruption every epoch
+    (as the original notebook did); by default the noise is drawn afresh for every batch.
+    """
+
+    emphasis: tuple[float, float] | None = None
+    fixed: bool = False
+
+
+@dataclass
+class RunConfig:
+    """Everything `sdae pretrain` was asked to do; `finetune` is filled in by `sdae finetune`.
+
+    `layers` are the hidden sizes, input side first (config files written before this name used
+    `hidden`, still read).
+    """
+
+    data: DataOptions = option(DataOptions, section=DataOptions)
+    layers: list[int] = option([256, 128, 64], sizes, aliases=("hidden",))
+    tied: bool = option(False, flag)
+    noise: list[str] = option(["gaussian:0.5", "speckle:0.5"], noise_specs)
+    seed: int = option(0, whole(0, MAX_SEED))
+    device: str = option("auto", text(what="auto, cpu or cuda"))
+    save_every: int = option(1, whole(1))
+    pretrain: TrainOptions = option(TrainOptions, section=TrainOptions)
+    finetune: TrainOptions | None = option(None, section=TrainOptions)
+    supervised: bool = option(False, flag)  # fine-tuning on the labels (a softmax layer on the top code)
+    patience: int | None = option(None, whole(1, optional=True))  # supervised: epochs without a better validation error
+    activation: Activation = option(Activation.RELU, one_of(Activation))  # the hidden units
+    emphasis: list[float] | None = option(None, emphasis)  # [alpha, beta]: emphasized denoising
+    fixed_noise: bool = option(False, flag)  # corrupt each training example once, before training
+    log: list[Log] = option([], one_of(Log, many=True))  # where else epochs are logged
+
+    def validate(self) -> RunConfig:
+        """Check every field; raises UsageError naming the first that is wrong."""
+        return check_fields(self)
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d) -> RunConfig:
+        """A saved configuration, every field checked; raises ValueError naming the field that is wrong."""
+        return from_dict(cls, d)
+
+    def criterion(self) -> Criterion:
+        """The denoising criterion's options, for `sdae.stages`."""
+        return Criterion(None if self.emphasis is None else tuple(self.emphasis), self.fixed_noise)
+
+
+@dataclass
+class FinetuneOptions:
+    """What `run_finetuning` is asked to do; None keeps the run's own setting."""
+
+    train: TrainOptions = option(lambda: TrainOptions(epochs=120), section=TrainOptions)
+    supervised: bool = option(False, flag)
+    patience: int | None = option(None, whole(1, optional=True))
+    noise: list[str] | None = None
+    save_every: int | None = option(None, whole(1, optional=True))
+
+    def validate(self) -> FinetuneOptions:
+        return check_fields(self)
+
+
+BENCHMARK_PROBLEMS = ("mnist-basic", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img", "rectangles",
+                      "rectangles-image", "convex")  # the 2007 problems (Larochelle et al. 2007), as `sdae.data.variants`
+
+
+@dataclass
+class BenchOptions:
+    """What `sdae bench` runs on each 2007 problem: the SdA-3 grid (masking level x fine-tuning rate, chosen on
+    the published validation split) and the RBF SVM beside it."""
+
+    scale: float = option(1.0, SCALE)
+    units: int = option(1000, whole(1))  # per hidden layer
+    activation: Activation = option(Activation.RELU, one_of(Activation))
+    noise_levels: tuple[float, ...] = option((0.10, 0.25, 0.40), each(number(0, 1, high_open=True), "masking fractions in [0, 1)"))
+    pretrain_epochs: int = option(15, whole(0))  # per pair
+    epochs: int = option(50, whole(1))  # supervised fine-tuning, at most
+    patience: int | None = option(10, whole(1, optional=True))
+    pretrain_lr: float = option(1e-3, number(0, low_open=True, what="a positive number"))
+    lrs: tuple[float, ...] = option((1e-3, 2e-3, 4e-3), each(number(0, low_open=True), "positive learning rates"))
+    extend: bool = option(True, flag)  # where validation's choice lies on the grid's edge, try beyond it
+    seed: int = option(0, whole(0, MAX_SEED))
+    device: str = option("auto", text(what="auto, cpu or cuda"))
+    data_dir: str | None = option(None, text(optional=True, what="a path"))
+    svm: bool = option(True, flag)  # False: the SdA-3 alone (the SVM columns stay empty)
+
+    def validate(self) -> BenchOptions:
+        return check_fields(self)
+
+
+__all__ = ["Activation", "BENCHMARK_PROBLEMS", "BenchOptions", "Criterion", "DataOptions", "FinetuneOptions", "Log",
+           "Loss", "MAX_SEED", "Optimizer", "RunConfig", "SCALE", "Schedule", "StageName", "Status", "TrainOptions",
+           "check_fields", "from_dict", "sections_of", "sizes", "to_dict"]

@@ -20,8 +20,9 @@ import time
 import torch
 
 import sdae
-from sdae.report.reconstruction import mean_image_mse, reconstruction_errors
 from sdae.commands.rundata import prepare
+from sdae.report.reconstruction import mean_image_mse, reconstruction_errors
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +54,7 @@ def main() -> None:
     for name, lrs in grid.items():
         for lr, batch in itertools.product(lrs, batches):
             setup = torch.Generator().manual_seed(args.seed)
-            model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=setup)
+            model = sdae.StackedDenoisingAutoencoder([784, *config.layers], generator=setup)
             if args.init == "torch":
                 torch.manual_seed(args.seed)
                 for module in model.modules():

@@ -8,9 +8,10 @@ import time
 import torch
 
 import sdae
-from sdae.stages import reconstruction_loss
-from sdae.train import TrainOptions, make_optimizer, train_epoch
 from sdae.commands.rundata import prepare
+from sdae.loop import make_optimizer, train_epoch
+from sdae.objectives import reconstruction_loss
+from sdae.options import TrainOptions
 
 
 def main() -> None:
@@ -18,7 +19,7 @@ def main() -> None:
     train = prepare(config, torch.device("cpu")).train
     noise = sdae.parse_noise(config.noise)
     for compiled in (False, True):
-        model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=torch.Generator().manual_seed(0))
+        model = sdae.StackedDenoisingAutoencoder([784, *config.layers], generator=torch.Generator().manual_seed(0))
         generator = torch.Generator().manual_seed(0)
 
         def loss_of(corrupted, clean):

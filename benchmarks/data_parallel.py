@@ -56,8 +56,8 @@ def other_draws(path: str, epochs: int, seeds: list[int]) -> list[float]:
 
     import sdae
     from sdae.commands.rundata import prepare
+    from sdae.options import TrainOptions
     from sdae.runfolder import PRETRAINED
-    from sdae.train import TrainOptions
 
     folder = sdae.RunFolder.open(path)
     config = folder.config

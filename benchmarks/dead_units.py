@@ -38,7 +38,7 @@ VARIANTS = {  # name: (initial weights' gain on He's bound sqrt(6 / fan_in), war
 def run(name: str, gain: float, warmup: float, data, args) -> dict:
     config = sdae.RunConfig(seed=args.seed)
     noise = sdae.parse_noise(config.noise)
-    model = sdae.StackedDenoisingAutoencoder([784, *config.hidden], generator=torch.Generator().manual_seed(args.seed),
+    model = sdae.StackedDenoisingAutoencoder([784, *config.layers], generator=torch.Generator().manual_seed(args.seed),
                                              init_gain=gain)
     generator = torch.Generator().manual_seed(args.seed)
     started = time.perf_counter()

@@ -18,6 +18,7 @@ work=$(mktemp -d)
 mkdir -p "$out"
 sdae() { "$python" -m sdae "$@"; }
 now() { date +%s.%N; }
+since() { "$python" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$1" "$2"; }  # no bc needed
 log() { echo "== $* ($(date +%T))" >&2; }
 
 if [[ $device == cuda ]]; then
@@ -44,13 +45,13 @@ cp "$run/metrics.jsonl" "$work/eager-metrics.jsonl"
 t3=$(now); sdae finetune "$run" --device "$device" --epochs "$fine" --compile --overwrite --quiet >&2
 t4=$(now); sdae evaluate "$run" --device "$device" --json > "$work/evaluate-compiled.json"
 cp "$run/metrics.jsonl" "$work/compiled-metrics.jsonl"
-echo "{\"pretrain_s\": $(echo "$t1 - $t0" | bc), \"finetune_eager_s\": $(echo "$t2 - $t1" | bc), \"finetune_compiled_s\": $(echo "$t4 - $t3" | bc)}" > "$work/pipeline.json"
+echo "{\"pretrain_s\": $(since "$t0" "$t1"), \"finetune_eager_s\": $(since "$t1" "$t2"), \"finetune_compiled_s\": $(since "$t3" "$t4")}" > "$work/pipeline.json"
 
 log "3. the paper's SdA-3 on MNIST"
 t0=$(now)
 SEED=0 VARIANTS=sda3 SDAE="$python -m sdae" bash benchmarks/paper_mnist.sh "$work/paper" "${paper[@]}" \
   > "$work/paper.txt" 2>&1 || true
-echo "{\"seconds\": $(echo "$(now) - $t0" | bc)}" > "$work/paper-time.json"
+echo "{\"seconds\": $(since "$t0" "$(now)")}" > "$work/paper-time.json"
 
 if (( gpus >= 2 )); then
   log "4. torchrun, 2 GPUs (NCCL)"
@@ -62,7 +63,7 @@ if (( gpus >= 2 )); then
     --epochs "$fine" --quiet >&2
   t2=$(now)
   cp "$work/ddp/metrics.jsonl" "$work/ddp-metrics.jsonl"
-  echo "{\"pretrain_s\": $(echo "$t1 - $t0" | bc), \"finetune_s\": $(echo "$t2 - $t1" | bc)}" > "$work/ddp.json"
+  echo "{\"pretrain_s\": $(since "$t0" "$t1"), \"finetune_s\": $(since "$t1" "$t2")}" > "$work/ddp.json"
 fi
 
 log "results"

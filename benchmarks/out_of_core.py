@@ -49,7 +49,7 @@ def child(path: str, mode: str) -> None:
 
     import sdae
     from sdae.data import Dataset, Scaling, split_indices
-    from sdae.train import TrainOptions
+    from sdae.options import TrainOptions
 
     torch.set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()

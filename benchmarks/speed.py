@@ -35,7 +35,7 @@ import torch
 
 import sdae
 from sdae.data import Examples
-from sdae.train import TrainOptions
+from sdae.options import TrainOptions
 
 DEFAULT = TrainOptions()
 
@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     device = sdae.resolve_device(args.device)
-    sizes = [784, *sdae.RunConfig().hidden]
+    sizes = [784, *sdae.RunConfig().layers]
     data = sdae.load_dataset("mnist", args.data_dir)
     all_digits = data.examples("train", device)
     subset = all_digits.subset(torch.arange(args.examples, device=device))

@@ -26,8 +26,8 @@ import torch
 
 import sdae
 from sdae.commands.rundata import prepare
+from sdae.options import Criterion
 from sdae.report.reconstruction import reconstruction_errors
-from sdae.stages import Criterion
 
 NOTEBOOK_NOISE = "gaussian:0.0231:mean=-0.0231,speckle:1"
 
@@ -43,7 +43,7 @@ def main() -> None:
 
     config = sdae.RunConfig(data=sdae.DataOptions("mnist", limit=args.limit), seed=args.seed, noise=[NOTEBOOK_NOISE])
     data = prepare(config, torch.device("cpu"))
-    model = sdae.StackedDenoisingAutoencoder([784, *config.hidden])
+    model = sdae.StackedDenoisingAutoencoder([784, *config.layers])
     torch.manual_seed(args.seed)  # the notebook's start: PyTorch's own Linear initialisation, not sdae's
     for unit in [*model.encoder, *model.decoder]:
         unit.linear.reset_parameters()

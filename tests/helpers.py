@@ -1,5 +1,4 @@
 import pytest
-
 from sdae_cli.main import main
 
 

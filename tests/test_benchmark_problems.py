@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 import sdae
-import torch
 from sdae.data import variants
 from tests.helpers import run_cli
 

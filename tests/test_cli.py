@@ -2,10 +2,10 @@ import json
 
 import pytest
 import torch
-
-import sdae
 from conftest import ROOT
 from helpers import run_cli
+
+import sdae
 
 
 def test_pretrain_then_finetune_on_an_mnist_subset(tmp_path, capsys, mnist_path):
@@ -74,19 +74,15 @@ def test_command_line_mistakes_get_clicks_usage_and_hint(capsys, args, words):
     assert code == 2 and words in out + err and "Usage: sdae" in out + err and "Traceback" not in err
 
 
-def test_debug_works_anywhere_on_the_line(tmp_path):
-    with pytest.raises(sdae.RunFolderError):
-        from sdae_cli.main import main
-        main(["info", str(tmp_path), "--debug"])
-
-
 def test_every_parameter_a_library_message_names_has_a_flag():
     """Library messages name Python parameters in backticks; the CLI must know each one's command-line words."""
     import ast
     import re
 
-    from sdae_cli.messages import FLAGS
+    from sdae_cli.main import cli
+    from sdae_cli.messages import flags_of
 
+    flags = flags_of(cli)
     names = set()
     for path in (ROOT / "sdae").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -95,16 +91,42 @@ def test_every_parameter_a_library_message_names_has_a_flag():
                     if isinstance(part, ast.Constant) and isinstance(part.value, str):
                         names.update(re.findall(r"`([^`]+)`", part.value))
     assert names, "found no parameter names at all: the scan is broken"
-    assert names <= set(FLAGS), sorted(names - set(FLAGS))
+    assert names <= set(flags), sorted(names - set(flags))
 
 
-def test_library_messages_never_name_flags():
+def test_library_errors_name_python_parameters_and_the_cli_turns_them_into_flags(tmp_path):
+    """A Python user reads `lr`, never --lr; the command line shows the same message with its flags and commands."""
     import re
 
-    for path in (ROOT / "sdae").rglob("*.py"):
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if "Error(" in line or line.strip().startswith(("f\"", "\"")):
-                assert not re.search(r"--[a-z]", line), f"{path.name}:{number}: {line.strip()}"
+    from sdae_cli.main import cli
+    from sdae_cli.messages import flags_of, translate
+
+    flags = flags_of(cli)  # what the command line calls each library name
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("my own file")
+    diverging = sdae.TrainOptions(epochs=3, batch_size=8, optimizer="sgd", lr=1e6, warmup=0)
+    mistakes = [  # (a mistake made through the Python API, what the command line must turn its message into)
+        (lambda: sdae.TrainOptions(lr=-1).validate(), ["--lr"]),
+        (lambda: sdae.TrainOptions(batch_size=0).validate(), ["--batch-size"]),
+        (lambda: sdae.load_dataset("digits", limit=0), ["--limit"]),
+        (lambda: sdae.StackedDenoisingAutoencoder([64, 0]), ["--layers"]),
+        (lambda: sdae.resolve_device("tpu"), ["--device"]),
+        (lambda: sdae.parse_noise("masking:2"), ["--noise"]),
+        (lambda: sdae.run_finetuning(foreign), ["sdae pretrain --out"]),
+        (lambda: sdae.finetune(sdae.StackedDenoisingAutoencoder([4, 2], generator=torch.Generator().manual_seed(0)),
+                               torch.rand(64, 4, generator=torch.Generator().manual_seed(0)), None, sdae.Gaussian(0.1),
+                               diverging, torch.Generator().manual_seed(0)), ["--lr", "--overwrite"]),
+    ]
+    for mistake, cli_words in mistakes:
+        with pytest.raises(sdae.SDAEError) as info:  # an SDAEError: the command line shows it as one line
+            mistake()
+        message = str(info.value)
+        assert not re.search(r"--[a-z]", message), message  # no flag in the library's own words
+        names = re.findall(r"`([^`]+)`", message)
+        assert names and set(names) <= set(flags), message  # Python names, each one the command line knows
+        shown = translate(message, flags, str(foreign))
+        assert "`" not in shown and all(words in shown for words in cli_words), (message, shown)
 
 
 def test_digits_end_to_end_through_the_cli(tmp_path, capsys):
@@ -141,12 +163,34 @@ def test_data_and_run_errors_exit_1_with_the_path(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_debug_shows_the_traceback(tmp_path, capsys):
-    import pytest
+def test_a_failing_command_says_what_and_how_in_one_line_and_debug_shows_the_traceback_instead(tmp_path, capsys):
+    """`sdae finetune` on a folder that is not a run: one line that names the folder, says what is wrong and
+    what to run instead, exit code 1, no traceback, and nothing written into the folder. `--debug`, before or
+    after the command, lets the library's exception through (Python prints its traceback) instead of that line."""
+    from sdae_cli.main import main
 
-    with pytest.raises(sdae.RunFolderError):
-        from sdae_cli.main import main
-        main(["--debug", "info", str(tmp_path)])
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my own file")
+
+    def contents():
+        return {p.relative_to(folder): p.read_bytes() if p.is_file() else "folder" for p in folder.rglob("*")}
+
+    before = contents()
+    for args in (["--debug", "finetune", str(folder)], ["finetune", str(folder), "--epochs", "1", "--debug"]):
+        with pytest.raises(sdae.RunFolderError) as info:
+            main(args)
+        out, err = capsys.readouterr()
+        assert str(info.value) == f"{folder} is not an sdae run folder (no sdae-run.json); create one with `run_pretraining`"
+        assert "sdae: error" not in err and out == "", (args, out, err)  # the traceback instead of the line, not both
+        assert contents() == before, args
+    # the same mistake without --debug (after --debug runs: the flag does not stick to later commands)
+    code, out, err = run_cli(capsys, "finetune", folder, "--epochs", "1", warnings=True)
+    assert code == 1, (code, err)
+    assert err == f"sdae: error: {folder} is not an sdae run folder (no sdae-run.json); create one with " \
+                  f"sdae pretrain --out {folder}\n"  # one line, in the command line's words; no traceback
+    assert out == ""
+    assert contents() == before  # no lock file, no config, nothing
 
 
 def test_every_package_is_installed():

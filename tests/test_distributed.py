@@ -8,10 +8,10 @@ import time
 
 import pytest
 import torch
+from conftest import ROOT
 from safetensors.torch import load_file
 
 import sdae
-from conftest import ROOT
 
 PRETRAIN = ["pretrain", "--dataset", "digits", "--layers", "256,128", "--batch-size", "32", "--seed", "5", "--device",
             "cpu", "--quiet"]
@@ -27,10 +27,27 @@ def env():
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "SDAE_DIST_TIMEOUT": "60"}
 
 
+LAUNCHED = []  # every torchrun launcher a test started; the ones still running are killed when it ends
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_its_test():
+    yield
+    while LAUNCHED:
+        process = LAUNCHED.pop()
+        if process.poll() is None:
+            process.kill()  # its workers die with it (PR_SET_PDEATHSIG)
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
 def torchrun(*args, nproc=2, **kwargs):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
                "-m", "sdae", *map(str, args)]
-    return subprocess.Popen(command, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    process = subprocess.Popen(command, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    LAUNCHED.append(process)
+    return process
 
 
 def finished(process, timeout=240):
@@ -39,10 +56,54 @@ def finished(process, timeout=240):
     return out, err
 
 
-def wait_for_checkpoint(run, seconds=240):
-    deadline = time.time() + seconds
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.2)
+def wait_until(condition, what, seconds=240, launcher=None):
+    """Return as soon as `condition()` holds; fail the test, naming `what` it waited for, when `seconds` pass
+    first or when `launcher` (a torchrun process that must still be running meanwhile) ends."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if launcher is not None and launcher.poll() is not None:
+            _, err = launcher.communicate()
+            pytest.fail(f"torchrun ended (exit code {launcher.returncode}) before {what}: {err[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds} s for {what}")
+        time.sleep(0.05)  # how often to look, not how long things take
+
+
+def workers_of(launcher):
+    """The launcher's worker processes, {rank: pid}, once all of them have started."""
+    found = {}
+
+    def started():
+        found.clear()
+        found.update({int(rank): pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                      if (rank := _rank_of(pid, launcher.pid))})
+        return len(found) == 2
+
+    wait_until(started, "torchrun to start its 2 workers", launcher=launcher)
+    return dict(found)
+
+
+def running(pid):
+    """Whether process `pid` still runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def kill_the_launcher(launcher, run):
+    """SIGKILL to torchrun's launcher alone, once the run has its first checkpoint; returns when its workers
+    are gone too (they must not train on, orphaned, holding the run folder)."""
+    wait_until(lambda: (run / "checkpoint.pt").exists(), f"the first checkpoint in {run}", launcher=launcher)
+    workers = workers_of(launcher)
+    launcher.kill()
+    launcher.wait()  # not communicate(): workers that outlived it would hold its pipes open
+    at_kill = len(records(run))
+    wait_until(lambda: not any(map(running, workers.values())),
+               f"the workers {sorted(workers.values())} to die with their launcher", seconds=30)
+    assert len(records(run)) <= at_kill + 1, \
+        f"the workers trained on after their launcher was killed: {at_kill} epochs then, {len(records(run))} now"
 
 
 def records(run):
@@ -95,12 +156,7 @@ def test_resume_after_sigkill_of_the_launcher_continues_exactly(tmp_path):
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     args = [*PRETRAIN, "--epochs", "30"]
     finished(torchrun(*args, "--out", whole))
-    launcher = torchrun(*args, "--out", cut)
-    wait_for_checkpoint(cut)
-    time.sleep(0.5)
-    launcher.kill()  # SIGKILL to the launcher alone: its workers must not train on, orphaned
-    launcher.wait()
-    time.sleep(1)
+    kill_the_launcher(torchrun(*args, "--out", cut), cut)
     done = [(r["pair"], r["epoch"]) for r in records(cut)]
     assert done and done[-1] != (2, 30), "the run finished before it was killed; make it longer"
     finished(torchrun("pretrain", "--out", cut, "--resume", "--quiet"))
@@ -111,11 +167,8 @@ def test_resume_after_sigkill_of_the_launcher_continues_exactly(tmp_path):
 
 def test_a_resume_with_another_world_size_continues(tmp_path):
     run = tmp_path / "run"
-    launcher = torchrun(*PRETRAIN, "--epochs", "30", "--out", run)
-    wait_for_checkpoint(run)
-    launcher.kill()
-    launcher.wait()
-    time.sleep(1)
+    kill_the_launcher(torchrun(*PRETRAIN, "--epochs", "30", "--out", run), run)
+    assert [(r["pair"], r["epoch"]) for r in records(run)][-1] != (2, 30), "the run finished before it was killed"
     single = subprocess.run([sys.executable, "-m", "sdae", "pretrain", "--out", run, "--resume", "--quiet"], env=env(),
                             capture_output=True, text=True)
     assert single.returncode == 0, single.stderr
@@ -126,10 +179,8 @@ def test_a_resume_with_another_world_size_continues(tmp_path):
 def test_when_a_worker_dies_the_others_stop_with_a_clear_message(tmp_path):
     run = tmp_path / "run"
     launcher = torchrun(*PRETRAIN, "--epochs", "30", "--out", run)
-    wait_for_checkpoint(run)
-    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _rank_of(int(p), launcher.pid) == "1"]
-    assert len(workers) == 1, workers
-    os.kill(workers[0], 9)
+    wait_until(lambda: (run / "checkpoint.pt").exists(), f"the first checkpoint in {run}", launcher=launcher)
+    os.kill(workers_of(launcher)[1], 9)
     _, err = launcher.communicate(timeout=120)
     assert launcher.returncode != 0
     assert "sdae: error: process 0 of 2 lost the others" in err

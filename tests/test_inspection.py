@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 from matplotlib.image import imread
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -12,15 +13,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
 
 import sdae
-from helpers import run_cli
+from sdae.options import TrainOptions
 from sdae.sklearn import SDAETransformer
-from sdae.train import TrainOptions
 
 
 @pytest.fixture(scope="module")
 def digits_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("inspect") / "R"
-    config = sdae.RunConfig(data=sdae.DataOptions("digits"), hidden=[48, 32, 16], device="cpu",
+    config = sdae.RunConfig(data=sdae.DataOptions("digits"), layers=[48, 32, 16], device="cpu",
                             pretrain=TrainOptions(epochs=2, batch_size=64))
     sdae.run_pretraining(run, config)
     sdae.run_finetuning(run, sdae.FinetuneOptions(TrainOptions(epochs=2, batch_size=64)))
@@ -54,7 +54,7 @@ def test_deeper_filters_are_the_weight_product():
     from sdae.report.figures import input_space_filters
 
     model = sdae.StackedDenoisingAutoencoder([10, 6, 4, 2])
-    w1, w2, w3 = (model.encoder_unit(k).linear.weight.detach() for k in (1, 2, 3))
+    w1, w2, w3 = (model.encoder_layer(k).linear.weight.detach() for k in (1, 2, 3))
     assert torch.allclose(input_space_filters(model, 3), w3 @ w2 @ w1, atol=1e-6)
     assert input_space_filters(model, 1).shape == (6, 10)
 
@@ -146,8 +146,8 @@ def captured(monkeypatch):
 
 
 def test_curves_with_one_epoch_per_pair_show_points_and_whole_epochs(captured):
+    from sdae.records import EpochRecord
     from sdae.report.figures import plot_curves
-    from sdae.train import EpochRecord
 
     records = [EpochRecord("pretrain", k, 1, 0.5 / k, 0.6 / k, "mse", 1.0) for k in (1, 2)]
     records += [EpochRecord("supervised", None, e, 1.0 / e, 1.1 / e, "cross-entropy", 1.0, val_error=0.1 / e)

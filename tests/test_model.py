@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from sdae import StackedDenoisingAutoencoder, UsageError
-from sdae.model import Unit, check_fits, hidden_sizes
+from sdae.model import Layer, check_fits
+from sdae.options import sizes
 
 
 def layers(seq):
@@ -12,7 +13,7 @@ def layers(seq):
 
 def test_default_network_has_the_asked_for_layers_and_activations():
     model = StackedDenoisingAutoencoder([784, 256, 128, 64])
-    assert all(isinstance(u, Unit) for u in [*model.encoder, *model.decoder])
+    assert all(isinstance(u, Layer) for u in [*model.encoder, *model.decoder])
     assert layers(model.encoder) == [("Linear", 784, 256, "ReLU"), ("Linear", 256, 128, "ReLU"), ("Linear", 128, 64, "ReLU")]
     assert layers(model.decoder) == [("Linear", 64, 128, "ReLU"), ("Linear", 128, 256, "ReLU"), ("Linear", 256, 784, "Sigmoid")]
     x = torch.rand(5, 784)
@@ -47,10 +48,10 @@ def test_the_head_is_built_where_the_network_is():
 
 
 def test_one_rule_for_hidden_sizes():
-    assert hidden_sizes((256, 128)) == [256, 128] and hidden_sizes(7) == [7]
+    assert sizes("layers", (256, 128)) == [256, 128] and sizes("layers", 7) == [7]
     for bad in ([], [0], [3, -1], ["abc", 16], [1.5], [True], "256"):
         with pytest.raises(UsageError, match="positive whole numbers"):
-            hidden_sizes(bad)
+            sizes("layers", bad)
 
 
 def test_networks_that_cannot_fit_in_memory_are_refused_with_an_estimate():

@@ -6,8 +6,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 import sdae
+from sdae.options import TrainOptions
 from sdae.sklearn import SDAEClassifier
-from sdae.train import TrainOptions
 
 
 def test_supervised_finetuning_learns(mnist_small):
@@ -64,7 +64,7 @@ def test_model_selection_never_reads_the_test_set(tmp_path, monkeypatch):
         return dataset
 
     monkeypatch.setattr(rundata, "load_dataset", without_test)
-    config = sdae.RunConfig(data=sdae.DataOptions("digits"), hidden=[32], device="cpu", pretrain=TrainOptions(epochs=1))
+    config = sdae.RunConfig(data=sdae.DataOptions("digits"), layers=[32], device="cpu", pretrain=TrainOptions(epochs=1))
     sdae.run_pretraining(tmp_path / "r", config)
     sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=4, batch_size=32), supervised=True))
     monkeypatch.undo()

@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 
 import sdae
-from helpers import run_cli
 
 SMALL = ["--layers", "32", "--epochs", "1", "--quiet"]
 

@@ -4,15 +4,16 @@ import os
 import numpy as np
 import pytest
 import torch
+from helpers import run_cli
 
 import sdae
-from helpers import run_cli
 from sdae.errors import RunFolderError, UsageError
-from sdae.train import Hooks, TrainOptions
+from sdae.loop import Hooks
+from sdae.options import TrainOptions
 
 
 def digits_config(**kw):
-    base = dict(data=sdae.DataOptions("digits", limit=400), hidden=[32, 16], noise=["gaussian:0.3", "speckle:0.3"],
+    base = dict(data=sdae.DataOptions("digits", limit=400), layers=[32, 16], noise=["gaussian:0.3", "speckle:0.3"],
                 device="cpu", pretrain=TrainOptions(epochs=1, batch_size=64))
     base.update(kw)
     return sdae.RunConfig(**base)
@@ -50,7 +51,7 @@ def test_run_folder_contents(finished_run):
     marker = json.loads((path / "sdae-run.json").read_text())
     assert marker["format"] == 3 and len(marker["run_id"]) == 32 and marker["sdae_version"] == sdae.__version__
     meta = json.loads((path / "config.json").read_text())
-    assert meta["config"]["hidden"] == [32, 16] and meta["config"]["finetune"]["epochs"] == 2
+    assert meta["config"]["layers"] == [32, 16] and meta["config"]["finetune"]["epochs"] == 2
     assert meta["data_facts"]["scaling"] == {"offset": 0.0, "scale": 1 / 16}
     assert len(meta["data_facts"]["fingerprint"]) == 32
     assert meta["status"] == {"pretrain": "complete", "finetune": "complete", "finetune_kind": "denoising"}
@@ -72,7 +73,8 @@ def test_existing_out_is_refused_unless_overwrite_and_foreign_files_survive(fini
     assert (path / "notes.txt").read_text() == "mine"
     assert not (path / "figures").exists() and (path / "model.safetensors").stat().st_size > 0
     assert json.loads((path / "sdae-run.json").read_text())["run_id"] != old_id
-    assert sdae.RunFolder.open(path).status == {"pretrain": "complete", "finetune": None}
+    status = sdae.RunFolder.open(path).status
+    assert (status.pretrain, status.finetune) == ("complete", None)
     assert not [p for p in os.listdir(path) if p.startswith(".sdae-replaced")]
 
 
@@ -117,7 +119,7 @@ def test_a_symlinked_figures_folder_is_replaced_without_following_it(finished_ru
     (path / "figures").symlink_to(elsewhere)
     sdae.run_pretraining(path, digits_config(), overwrite=True)
     assert (elsewhere / "keep.png").read_bytes() == b"keep" and not (path / "figures").exists()
-    assert sdae.RunFolder.open(path).status["pretrain"] == "complete"
+    assert sdae.RunFolder.open(path).status.pretrain == "complete"
 
 
 def test_outputs_never_overwrite_a_runs_own_files_or_unknown_files(finished_run, tmp_path, capsys):
@@ -187,8 +189,9 @@ def test_a_newer_run_format_is_refused(finished_run):
 
 
 @pytest.mark.parametrize("field, value, words", [
-    (("config", "hidden"), ["abc", 16], "`hidden` must be one or more positive whole numbers"),
-    (("config", "pretrain", "lr"), "fast", "`lr` must be a finite number"),
+    (("config", "layers"), ["abc", 16], "`layers` must be one or more positive whole numbers"),
+    (("config", "pretrain", "lr"), "fast", "`lr` must be a positive number, got 'fast'"),
+    (("config", "pretrain", "epoch"), 3, "field 'pretrain.epoch' is unknown"),
     (("config", "seed"), 10**30, "`seed` must be a whole number"),
     (("data_facts", "input_dim"), None, "'input_dim' must be a whole number"),
     (("status", "pretrain"), "maybe", "'pretrain' must be running or complete"),
@@ -248,3 +251,12 @@ def test_finetuning_twice_needs_overwrite(finished_run):
     sdae.run_finetuning(path, sdae.FinetuneOptions(TrainOptions(epochs=1, batch_size=64)), overwrite=True)
     stages = [(r.stage, r.epoch) for r in sdae.RunFolder.open(path).read_metrics()]
     assert stages[-1] == ("finetune", 1) and ("finetune", 2) not in stages
+
+
+def test_a_config_written_before_layers_was_named_so_still_opens(finished_run):
+    """Runs written when the hidden sizes were saved as `hidden` open with the same sizes."""
+    path, _ = finished_run
+    meta = json.loads((path / "config.json").read_text())
+    meta["config"]["hidden"] = meta["config"].pop("layers")
+    (path / "config.json").write_text(json.dumps(meta))
+    assert sdae.RunFolder.open(path).config.layers == [32, 16]

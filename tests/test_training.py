@@ -7,8 +7,10 @@ import torch
 import sdae
 from sdae.corruption import Corruption, Gaussian
 from sdae.errors import DivergenceError
-from sdae.stages import DenoisingObjective, reconstruction_loss, validation_generator
-from sdae.train import EXPLOSION, Hooks, Stage, TrainOptions, mean_loss, run_stage
+from sdae.guards import EXPLOSION, guards
+from sdae.loop import Hooks, Stage, mean_loss, run_stage
+from sdae.objectives import DenoisingObjective, reconstruction_loss, validation_generator
+from sdae.options import TrainOptions
 
 
 class Recording(Corruption):
@@ -146,28 +148,77 @@ def linear_stage():
     return layer, Stage("finetune", layer, objective, len(x), "mse")
 
 
+def diverge(stage, layer, options):
+    """Run `stage`, with the guards every sdae stage runs with, until it diverges; returns the DivergenceError, the
+    epochs it reported, and the running mean losses it reported batch by batch, one list per epoch (these stages
+    report every batch)."""
+    reported, epochs = [], []
+
+    def on_batch(label, done, total, loss):
+        if done == 1:
+            epochs.append([])
+        epochs[-1].append(loss)
+
+    with pytest.raises(DivergenceError) as info:
+        run_stage(stage, layer, options, torch.Generator().manual_seed(0),
+                  guards(options).also(Hooks(on_batch=on_batch, on_epoch=reported.append)))
+    return info.value, reported, epochs
+
+
 def test_a_loss_that_explodes_but_stays_finite_stops_training():
     layer, stage = linear_stage()
     records = run_stage(stage, layer, TrainOptions(epochs=3, batch_size=32, optimizer="sgd", lr=0.01, momentum=0),
                         torch.Generator().manual_seed(0))
     assert records[-1].train_loss < records[0].train_loss
     layer, stage = linear_stage()
-    with pytest.raises(DivergenceError, match="exploded") as info:
-        run_stage(stage, layer, TrainOptions(epochs=50, batch_size=32, optimizer="sgd", lr=1.0, momentum=0, warmup=0),
-                  torch.Generator().manual_seed(0))
-    message = str(info.value)
-    assert "in epoch 2;" in message and "last good epoch's state is kept" in message and "nan" not in message
-    loss = float(message.split("exploded to ")[1].split(",")[0])
-    assert math.isfinite(loss) and loss > EXPLOSION * 10  # finite, and far above the start (about 11)
+    error, reported, epochs = diverge(stage, layer, TrainOptions(epochs=50, batch_size=32, optimizer="sgd", lr=1.0,
+                                                                 momentum=0, warmup=0))
+    first_batch = epochs[0][0]  # the stage's first batch loss, what an explosion is measured against
+    # the epoch it names is the first whose mean loss passed EXPLOSION times that: every epoch before it was reported
+    assert error.epoch == len(reported) + 1 == len(epochs) >= 2, (error.epoch, len(reported), len(epochs))
+    assert all(r.train_loss <= EXPLOSION * first_batch for r in reported), [r.train_loss for r in reported]
+    # its loss is that epoch's mean loss: finite here, and past the bound
+    assert error.loss == pytest.approx(epochs[-1][-1], rel=1e-6)
+    assert math.isfinite(error.loss) and error.loss > EXPLOSION * first_batch, (error.loss, first_batch)
+    message = str(error)
+    assert "exploded" in message and f"in epoch {error.epoch};" in message and "nan" not in message
+    assert "last good epoch's state is kept" in message
+
+
+def test_an_epoch_diverges_when_its_mean_loss_passes_explosion_times_the_stages_first_batch_loss():
+    """A stage whose batch losses are scripted (8 batches an epoch, the weights play no part): epoch 2 ends just
+    under the bound though its own first batch is half of it, epochs 3 to 5 just over."""
+    weight = torch.nn.Parameter(torch.ones(()))
+    holder = torch.nn.Module()
+    holder.weight = weight
+    losses = iter([1.0] * 8 + [0.5 * EXPLOSION] + [(0.99 * EXPLOSION * 8 - 0.5 * EXPLOSION) / 7] * 7
+                  + [1.01 * EXPLOSION] * 8 * 3)  # epochs 3, 4 and 5
+    stage = Stage("finetune", holder, lambda index: weight * 0 + next(losses), 64, "mse")
+    error, reported, _ = diverge(stage, holder, TrainOptions(epochs=5, batch_size=8, optimizer="sgd", lr=0.01,
+                                                             momentum=0, warmup=0))
+    assert [r.train_loss for r in reported] == pytest.approx([1.0, 0.99 * EXPLOSION], rel=1e-5)
+    assert error.epoch == 3 and error.loss == pytest.approx(1.01 * EXPLOSION, rel=1e-5)
+    assert "exploded" in str(error) and "in epoch 3;" in str(error)
 
 
 def test_divergence_in_the_first_epoch_does_not_claim_a_saved_state():
     layer, stage = linear_stage()
-    with pytest.raises(DivergenceError) as info:
-        run_stage(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=1e3, momentum=0, warmup=0),
-                  torch.Generator().manual_seed(0))
-    assert "in epoch 1;" in str(info.value) and "nothing of it was saved" in str(info.value)
-    assert "last good" not in str(info.value)
+    error, reported, epochs = diverge(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=1e3,
+                                                                 momentum=0, warmup=0))
+    assert error.epoch == 1 and reported == [] and len(epochs) == 1
+    assert not math.isfinite(error.loss) or error.loss > EXPLOSION * epochs[0][0], (error.loss, epochs[0][0])
+    assert "in epoch 1;" in str(error) and "nothing of it was saved" in str(error)
+    assert "last good" not in str(error)
+
+
+def test_a_validation_loss_that_is_not_a_number_stops_training_with_that_loss():
+    layer, stage = linear_stage()
+    stage.evaluate = lambda epoch: (float("nan") if epoch == 3 else 1.0, None)
+    error, reported, _ = diverge(stage, layer, TrainOptions(epochs=5, batch_size=32, optimizer="sgd", lr=0.01,
+                                                            momentum=0))
+    assert error.epoch == 3 and [r.epoch for r in reported] == [1, 2]
+    assert math.isnan(error.loss)  # the offending loss, not the (finite) training loss of that epoch
+    assert "the loss became nan in epoch 3;" in str(error)
 
 
 def test_the_python_api_takes_plain_tensors_and_arrays():

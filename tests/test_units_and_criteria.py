@@ -3,12 +3,12 @@
 import json
 
 import torch
+from helpers import run_cli
 
 import sdae
-from helpers import run_cli
 from sdae.corruption import Masking
-from sdae.stages import Criterion, DenoisingObjective, reconstruction_loss
-from sdae.train import TrainOptions
+from sdae.objectives import DenoisingObjective, reconstruction_loss
+from sdae.options import Criterion, TrainOptions
 
 
 def test_dead_units_match_a_hand_count():
@@ -94,13 +94,13 @@ def test_fixed_noise_corrupts_each_example_once():
 
 
 def test_the_head_has_its_own_draw(tmp_path):
-    config = sdae.RunConfig(data=sdae.DataOptions("digits", limit=300), hidden=[16], device="cpu",
+    config = sdae.RunConfig(data=sdae.DataOptions("digits", limit=300), layers=[16], device="cpu",
                             pretrain=TrainOptions(epochs=1))
     sdae.run_pretraining(tmp_path / "r", config)
     sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=0), supervised=True))
     from sdae.commands.rundata import prepare
 
-    setup = prepare(config, torch.device("cpu")).setup  # the stream the network's first weights were drawn from
+    setup = prepare(config, torch.device("cpu")).init_generator  # the stream the network's first weights were drawn from
     fresh = sdae.StackedDenoisingAutoencoder([64, 16], generator=setup)
     head = sdae.load(tmp_path / "r").head.weight
     encoder_start = fresh.encoder[0].linear.weight.flatten()[: head.numel()].reshape(head.shape)

@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from helpers import run_cli
 
 import sdae
-from helpers import run_cli
 
 QUICK = ["--dataset", "digits", "--layers", "24,12", "--epochs", "1", "--quiet"]
 
@@ -38,7 +38,7 @@ def test_sdae_runs_lists_every_run_with_its_figures(two_runs, capsys):
 def test_info_and_evaluate_speak_json(two_runs, capsys):
     code, out, _ = run_cli(capsys, "info", two_runs / "a", "--json")
     info = json.loads(out)
-    assert code == 0 and info["config"]["hidden"] == [24, 12] and "finetune" in info["last_epochs"]
+    assert code == 0 and info["config"]["layers"] == [24, 12] and "finetune" in info["last_epochs"]
     code, out, _ = run_cli(capsys, "evaluate", two_runs / "a", "--json")
     assert code == 0 and set(json.loads(out)["reconstruction"]) >= {"clean", "mean_image_mse"}
 
@@ -50,12 +50,12 @@ def test_a_run_starts_from_a_config_file_with_options_overriding_it(two_runs, tm
     code, _, err = run_cli(capsys, "pretrain", "--config", settings, "--lr", "0.003", "--out", tmp_path / "t", "--quiet")
     assert code == 0, err
     config = sdae.RunFolder.open(tmp_path / "t").config
-    assert config.hidden == [20, 10] and config.noise == ["masking:0.2"] and config.pretrain.lr == 0.003
+    assert config.layers == [20, 10] and config.noise == ["masking:0.2"] and config.pretrain.lr == 0.003
     code, _, err = run_cli(capsys, "pretrain", "--config", two_runs / "b/deeper/config.json", "--seed", "4",
                            "--out", tmp_path / "j", "--quiet")
     assert code == 0, err
     config = sdae.RunFolder.open(tmp_path / "j").config
-    assert config.noise == ["masking:0.3"] and config.seed == 4 and config.hidden == [24, 12]
+    assert config.noise == ["masking:0.3"] and config.seed == 4 and config.layers == [24, 12]
     settings.write_text("hiden = [3]\n")
     code, _, err = run_cli(capsys, "pretrain", "--config", settings, "--out", tmp_path / "x")
     assert code == 2 and "unknown setting 'hiden'" in err and not (tmp_path / "x").exists()
@@ -80,7 +80,7 @@ def test_fine_tuning_again_clears_what_described_the_old_weights(two_runs, capsy
 
 
 def test_verbose_python_api_shows_progress(tmp_path, capsys):
-    config = sdae.RunConfig(data=sdae.DataOptions("digits", limit=200), hidden=[8], pretrain=sdae.TrainOptions(epochs=2))
+    config = sdae.RunConfig(data=sdae.DataOptions("digits", limit=200), layers=[8], pretrain=sdae.TrainOptions(epochs=2))
     sdae.run_pretraining(tmp_path / "v", config, verbose=True)
     out = capsys.readouterr().out
     assert "pretrain pair 1/1 epoch 1/2:" in out and "pretrain pair 1/1 epoch 2/2:" in out

@@ -33,12 +33,12 @@ def main() -> None:
 
         optimizer = make_optimizer(model.parameters(), TrainOptions())
         started = time.perf_counter()
-        train_epoch(objective, optimizer, len(train), TrainOptions().batch_size, generator)
+        train_epoch(objective, optimizer, len(train), TrainOptions().for_examples(len(train)).batch_size, generator)
         first = time.perf_counter() - started
         best = float("inf")
         for _ in range(2):
             started = time.perf_counter()
-            train_epoch(objective, optimizer, len(train), TrainOptions().batch_size, generator)
+            train_epoch(objective, optimizer, len(train), TrainOptions().for_examples(len(train)).batch_size, generator)
             best = min(best, time.perf_counter() - started)
         print(f"{'compiled' if compiled else 'eager':<9} first epoch {first:.1f} s, then {len(train) / best:.0f} examples/s")
 

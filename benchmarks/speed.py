@@ -37,7 +37,7 @@ import sdae
 from sdae.data import Examples
 from sdae.options import TrainOptions
 
-DEFAULT = TrainOptions()
+DEFAULT = TrainOptions().for_examples(60_000)  # MNIST-sized data: the default batch of 128
 
 
 def gemm_gflops(device: torch.device, n: int = 4096, repeats: int = 5) -> float:

@@ -30,11 +30,12 @@ def info(run, as_json):
     lines = [
         f"run        {folder.path}  (sdae {folder.meta.get('sdae_version')}, torch {folder.meta.get('torch_version')})",
         f"network    {'-'.join(map(str, folder.sizes))}-{'-'.join(map(str, reversed(folder.sizes[:-1])))}"
-        f"  {'ReLU' if config.activation == 'relu' else 'sigmoid'} units, Sigmoid output"
+        f"  {'ReLU' if config.activation == 'relu' else 'sigmoid'} units, "
+        f"{'affine output, squared error' if config.output == 'affine' else 'Sigmoid output'}"
         f"{', tied weights' if config.tied else ''}",
         f"data       {config.data.dataset}: {facts['n_train']} training, {facts['n_val']} validation examples"
         f"{f' (first {config.data.limit})' if config.data.limit else ''}; from {facts.get('source')}",
-        f"scaling    x01 = (x - {facts['scaling']['offset']:g}) * {facts['scaling']['scale']:g}",
+        f"scaling    {_scaling_text(facts['scaling'])}",
         f"noise      {', '.join(config.noise)}"
         + (f"; emphasis alpha {config.emphasis[0]:g}, beta {config.emphasis[1]:g}" if config.emphasis else "")
         + ("; each example corrupted once" if config.fixed_noise else ""),
@@ -65,6 +66,15 @@ def info(run, as_json):
     click.echo("\n".join(lines))
 
 
+def _scaling_text(scaling: dict) -> str:
+    rule = {"bytes": "bytes divided by 255", "unit": "values already in [0, 1], kept",
+            "min-max": "one minimum and maximum for every feature", "feature": "each feature's own minimum and maximum",
+            "given": "set by the dataset"}.get(scaling.get("rule", "given"), scaling.get("rule"))
+    if isinstance(scaling["offset"], list):
+        return f"x01 = (x - offset_j) * scale_j, per feature j ({rule})"
+    return f"x01 = (x - {scaling['offset']:g}) * {scaling['scale']:g}  ({rule})"
+
+
 def _options_text(o: TrainOptions) -> str:
     extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
     return (f"{o.epochs} epoch{'s' if o.epochs != 1 else ''}, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
@@ -75,11 +85,12 @@ def _options_text(o: TrainOptions) -> str:
 @click.argument("run", type=click.Path())
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON, for scripts.")
-def evaluate(run, device, data_dir, as_json):
+def evaluate(run, device, data_dir, dataset, as_json):
     """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
     working_on(run)
-    results = sdae.evaluate_run(run, device=device, data_dir=data_dir)
+    results = sdae.evaluate_run(run, device=device, data_dir=data_dir, dataset=dataset)
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
@@ -101,25 +112,53 @@ def evaluate(run, device, data_dir, as_json):
 @click.command()
 @click.argument("run", type=click.Path())
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-def visualize(run, data_dir):
+@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+def visualize(run, data_dir, dataset):
     """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
     working_on(run)
-    for path in sdae.visualize_run(run, data_dir):
+    for path in sdae.visualize_run(run, data_dir, dataset=dataset):
         click.echo(str(path))
 
 
 @click.command()
 @click.argument("run", type=click.Path())
 @click.option("--layer", type=int, default=None, help="Encoder layer, 1 = next to the input.  [default: the top]")
-@click.option("--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True)
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .npz file to write (arrays codes, labels).")
+@click.option("--split", type=click.Choice(["train", "validation", "test"]), default=None,
+              help="Which of the run's own data.  [default: test]")
+@click.option("--input", "input", type=click.Path(), default=None,
+              help="New data instead of a split: an .npz file (its x, else x_test, else x_train), an .npy file, a "
+                   "folder of .npy shards, or images (a folder, flat or one subfolder per class, or one file).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="The .npz file to write (codes; labels; for images files, and classes).")
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
-def encode(run, layer, split, out, device, data_dir, overwrite):
-    """Write the codes of one layer of RUN for a split, with their labels, to an .npz file."""
+@click.option("--quiet", is_flag=True, help="No progress bar (--input).")
+def encode(run, layer, split, input, out, device, data_dir, dataset, overwrite, quiet):
+    """Write the codes of one layer of RUN to an .npz file: of a split of its data, with their labels, or of new data
+    (--input, scaled and checked as the run's data was; RUN may then be a network shipped with sdae: mnist)."""
     working_on(run)
-    result = sdae.encode_run(run, layer=layer, split=split, out=out, device=device, data_dir=data_dir, overwrite=overwrite)
+    if input is not None:
+        from sdae.commands.apply import encode_input
+        from sdae.errors import UsageError
+
+        from .apply_commands import Bars
+
+        given = [name for name, value in (("split", split), ("dataset", dataset), ("data_dir", data_dir)) if value]
+        if given:
+            raise UsageError(f"`input` gives new data to encode, and `{given[0]}` is about the run's own data: give "
+                             "one or the other")
+        with Bars(quiet) as bars:
+            result = encode_input(run, input, layer=layer, out=out, device=device, overwrite=overwrite,
+                                  on_progress=bars)
+    else:
+        from sdae.commands.newdata import shipped
+
+        if shipped(run):
+            raise sdae.UsageError(f"{run} is a network shipped with sdae, with no data of its own here: give `input`")
+        result = sdae.encode_run(run, layer=layer, split=split or "test", out=out, device=device, data_dir=data_dir,
+                                 overwrite=overwrite, dataset=dataset)
     click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
 
 
@@ -128,9 +167,10 @@ def encode(run, layer, split, out, device, data_dir, overwrite):
 @click.option("--train-size", type=int, default=10000, show_default=True, help="Training examples for every SVM.")
 @click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
 @click.option("--weights", type=click.Choice(["pretrained", "finetuned"]), default="pretrained", show_default=True,
               help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.")
-def svm(run, train_size, test_size, data_dir, weights):
+def svm(run, train_size, test_size, data_dir, dataset, weights):
     """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
     working_on(run)
 
@@ -141,7 +181,7 @@ def svm(run, train_size, test_size, data_dir, weights):
 
     click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
     report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show,
-                          weights=weights)
+                          weights=weights, dataset=dataset)
     rows = {}
     for r in report["results"]:
         rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = 100 * r["test_error"]

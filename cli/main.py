@@ -13,7 +13,9 @@ from sdae.errors import Interrupted, SDAEError, UsageError
 from sdae.version import __version__
 
 from . import messages
+from .apply_commands import denoise
 from .bench_command import bench
+from .export_command import export
 from .inspect_commands import encode, evaluate, info, runs, svm, visualize
 from .options import Session
 from .train_commands import finetune, pretrain
@@ -28,7 +30,7 @@ def cli(session: Session, debug: bool) -> None:
     session.debug = debug
 
 
-for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, svm, bench):
+for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, denoise, export, svm, bench):
     cli.add_command(command)
 
 
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         args = ["--debug", *(a for a in args if a != "--debug")]
         session.debug = True
     try:
-        code = cli.main(args=args, prog_name="sdae", standalone_mode=False, obj=session)
+        with messages.warning_lines(words):  # the library's notices (SDAEWarning), one line each
+            code = cli.main(args=args, prog_name="sdae", standalone_mode=False, obj=session)
     except click.exceptions.Abort:
         click.echo("sdae: interrupted", err=True)
         sys.exit(130)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import MappingProxyType
 
 import click
+
+from sdae.errors import SDAEWarning
 
 # Library names that are not an option's parameter name.
 SPECIAL = MappingProxyType({
@@ -33,12 +37,16 @@ def flags_of(group: click.Group) -> dict[str, str]:
 
 
 def translate(message: str, flags: dict[str, str], run: str = "RUN") -> str:
-    """A library message in this command line's words: `lr` -> --lr, `resume_pretraining` -> the command."""
+    """A library message in this command line's words: `lr` -> --lr, `output`='affine' -> --output affine,
+    `resume_pretraining` -> the command."""
     def word(match: re.Match) -> str:
-        name = match.group(1)
-        return flags.get(name, name).format(run=run)
+        name, value = match.group(1), match.group(2)
+        flag = flags.get(name)
+        if flag is None:
+            return match.group(0) if value is not None else name
+        return flag.format(run=run) + (f" {value}" if value is not None else "")
 
-    return re.sub(r"`([^`]+)`", word, message)
+    return re.sub(r"`([^`]+)`(?:='([^']*)')?", word, message)
 
 
 class WarningLine(logging.Handler):
@@ -50,3 +58,21 @@ class WarningLine(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(f"sdae: warning: {self.words(record.getMessage())}", err=True)
+
+
+@contextmanager
+def warning_lines(words: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, each of the library's notices (an `SDAEWarning`, as Python's filters let it through) is
+    one line `sdae: warning: ...` on stderr, in this command line's words; other warnings show as Python shows
+    them. Python's warning filters and `showwarning` are restored afterwards."""
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, SDAEWarning):
+                click.echo(f"sdae: warning: {words(str(message))}", err=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield

@@ -48,6 +48,20 @@ class Sizes(click.ParamType):
         return sizes(param.name, found)
 
 
+class BatchSize(click.ParamType):
+    """A whole number, or auto."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            raise UsageError(f"`batch_size` {value!r}: give a whole number or auto") from None
+
+
 class Numbers(click.ParamType):
     """Comma-separated numbers (exactly `count` of them, if given): 0.1,0.25,0.4."""
 
@@ -108,7 +122,8 @@ def training_options(f):
     """The optimizer options shared by pretrain and finetune."""
     DEFAULT_TRAIN = TrainOptions()  # noqa: N806 (read here, at import, only for the help's defaults)
     options = [
-        click.option("--batch-size", type=int, default=DEFAULT_TRAIN.batch_size, show_default=True, help="Examples per batch."),
+        click.option("--batch-size", type=BatchSize(), default=DEFAULT_TRAIN.batch_size, show_default=True,
+                     help="Examples per batch; auto: 128, fewer on small data so that an epoch has about 100 steps."),
         click.option("--optimizer", type=values(Optimizer), default=DEFAULT_TRAIN.optimizer.value,
                      show_default=True),
         click.option("--lr", type=float, default=DEFAULT_TRAIN.lr, show_default=True, help="Learning rate."),
@@ -119,7 +134,11 @@ def training_options(f):
         click.option("--schedule", type=values(Schedule), default=DEFAULT_TRAIN.schedule.value,
                      show_default=True, help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
         click.option("--warmup", type=float, default=DEFAULT_TRAIN.warmup, show_default=True,
-                     help="Epochs over which each stage's learning rate rises linearly to --lr."),
+                     help="Epochs over which each stage's learning rate rises linearly to --lr (at most half a stage)."),
+        click.option("--n-iter-no-change", type=int, default=None,
+                     help="Stop a stage after N epochs whose training loss did not fall by --tol.  [default: never]"),
+        click.option("--tol", type=float, default=DEFAULT_TRAIN.tol, show_default=True,
+                     help="With --n-iter-no-change: the fall in training loss that counts as progress."),
         click.option("--compile", is_flag=True,
                      help="torch.compile the forward and backward passes (mode reduce-overhead: CUDA graphs on a GPU)."),
         click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),

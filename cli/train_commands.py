@@ -10,7 +10,9 @@ from sdae.options import (
     Activation,
     FinetuneOptions,
     Log,
+    Output,
     RunConfig,
+    ScalingRule,
     TrainOptions,
     sections_of,
 )
@@ -45,6 +47,10 @@ def _default(name: str):
                    "mnist-rot-bg-img, rectangles, rectangles-image, convex), or a .npz/.npy file.")
 @click.option("--scale", type=float, default=_default("scale"), show_default=True,
               help="2007 benchmarks: fraction of the published split sizes.")
+@click.option("--scaling", type=values(ScalingRule), default=_default("scaling"), show_default=True,
+              help="How stored values map to [0, 1]: global (bytes / 255, values in [0, 1] kept, else one minimum "
+                   "and maximum for all features), feature (each feature's own minimum and maximum: tables) or none "
+                   "(the values as they are: real-valued data, with an affine output).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.  [default: $SDAE_DATA_DIR, else ~/.cache/sdae/mnist]")
 @click.option("--limit", type=int, default=None, help="Use only the first N training examples.")
 @click.option("--val-fraction", type=float, default=_default("val_fraction"), show_default=True,
@@ -54,6 +60,9 @@ def _default(name: str):
 @click.option("--tied", is_flag=True, help="Tie each decoder weight to its encoder weight, transposed.")
 @click.option("--activation", type=values(Activation), default=_default("activation"), show_default=True,
               help="Hidden units: relu, or the paper's sigmoid (codes in [0, 1], cross-entropy at every pair).")
+@click.option("--output", type=values(Output), default=_default("output"), show_default=True,
+              help="The reconstruction's last layer: sigmoid (inputs in [0, 1], cross-entropy), affine (real-valued "
+                   "inputs, squared error), or auto (affine only where --scaling none leaves values outside [0, 1]).")
 @click.option("--noise", multiple=True, default=_default("noise"), show_default=True,
               help="gaussian:SIGMA[:mean=M][:clip], speckle:SIGMA[:clip], masking:NU, saltpepper:NU or none; "
                    "repeat for a per-example mixture.")
@@ -73,9 +82,10 @@ def pretrain(ctx: click.Context, **params):
     out = params["out"]
     working_on(out)
     if params["resume"]:
-        refuse_with_resume(ctx, allowed=("out", "resume", "device", "data_dir", "quiet"))
+        refuse_with_resume(ctx, allowed=("out", "resume", "device", "data_dir", "dataset", "quiet"))
         folder = sdae.resume_pretraining(out, hooks=progress(params["quiet"]), device=params["device"],
-                                         data_dir=params["data_dir"])
+                                         data_dir=params["data_dir"],
+                                         dataset=params["dataset"] if "dataset" in given(ctx) else None)
     else:
         if params["config"] is not None:
             from sdae.config import config_from_file
@@ -98,6 +108,7 @@ def pretrain(ctx: click.Context, **params):
 @training_options
 @click.option("--noise", multiple=True, default=None, help="Override the run's noise (same forms as pretrain).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
+@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
 @click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
 @click.option("--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error.")
 @click.pass_context
@@ -106,12 +117,12 @@ def finetune(ctx: click.Context, **params):
     run = params["run"]
     working_on(run)
     if params["resume"]:
-        refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "quiet", "epochs"))
+        refuse_with_resume(ctx, allowed=("run", "resume", "device", "data_dir", "dataset", "quiet", "epochs"))
     extend_to = params["epochs"] if params["resume"] and "epochs" in given(ctx) else None
     options = build(FinetuneOptions, {**params, "train": build(TrainOptions, params), "noise": list(params["noise"]) or None})
     folder = sdae.run_finetuning(run, options, resume=params["resume"], overwrite=params["overwrite"],
                                  device=params["device"], data_dir=params["data_dir"], hooks=progress(params["quiet"]),
-                                 extend_to=extend_to)
+                                 extend_to=extend_to, dataset=params["dataset"])
     rows = [r for r in folder.read_metrics() if r.stage in ("finetune", "supervised")]
     if rows and rows[-1].stage == "supervised":
         from sdae.stages import best_record

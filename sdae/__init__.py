@@ -24,16 +24,18 @@ _HOMES = MappingProxyType({
     "sdae.corruption": ("Corruption", "Gaussian", "Masking", "Mixture", "NoNoise", "SaltPepper", "Speckle", "parse_noise"),
     "sdae.data": ("Dataset", "Examples", "Scaling", "load_dataset"),
     "sdae.errors": ("DataError", "DivergenceError", "Interrupted", "RunFolderError", "RunLockedError", "SDAEError",
-                    "UsageError", "WriteError"),
+                    "SDAEWarning", "UsageError", "WriteError"),
     "sdae.model": ("DenoisingPair", "StackedDenoisingAutoencoder"),
     "sdae.runfolder": ("RunFolder", "load"),
     "sdae.stages": ("clean_codes", "finetune", "pretrain", "supervised_finetune"),
     "sdae.records": ("EpochRecord", "TrainingState"),
     "sdae.loop": ("Hooks",),
     "sdae.device": ("resolve_device",),
-    "sdae.commands": ("encode_run", "evaluate_run", "find_runs", "resume_pretraining", "run_finetuning", "run_pretraining",
+    "sdae.commands": ("denoise_input", "encode_input",
+                      "encode_run", "evaluate_run", "find_runs", "resume_pretraining", "run_finetuning", "run_pretraining",
                       "svm_run", "visualize_run"),
     "sdae.progress": ("ProgressBars",),
+    "sdae.export": ("export_run",),
 })
 _HOME_OF = MappingProxyType({name: module for module, names in _HOMES.items() for name in names})
 

@@ -37,6 +37,20 @@ def whole(low: int, high: int | None = None, optional: bool = False) -> Check:
     return check
 
 
+def whole_or(word: str, low: int) -> Check:
+    """A whole number >= low, or the word `word` (e.g. "auto")."""
+    numeric = whole(low)
+
+    def check(name: str, value):
+        if value == word:
+            return word
+        try:
+            return numeric(name, value)
+        except UsageError:
+            raise UsageError(f"`{name}` must be {word} or a whole number >= {low}, got {value!r}") from None
+    return check
+
+
 def number(low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False,
            what: str | None = None) -> Check:
     """A finite number within the interval, its ends open or closed; `what` says it in words instead."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 
 import torch
 from torch import nn
@@ -48,3 +49,30 @@ def wrapped(network: nn.Module, device: torch.device, distributed: bool = False,
     if compiled:
         network = torch.compile(network, mode="reduce-overhead")
     return network
+
+
+def training_bytes(sizes: list[int]) -> int:
+    """About the memory training takes for the weights: encoder and decoder, each with its gradient
+    and two Adam moments (4 float32 copies)."""
+    weights = sum((a + 1) * b + (b + 1) * a for a, b in zip(sizes, sizes[1:]))
+    return 4 * 4 * weights
+
+
+def available_bytes(device: torch.device | str = "cpu") -> int | None:
+    """Memory free for tensors on the device (the machine's physical memory for the CPU), or None if unknown."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[1]
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(sizes: list[int], device: torch.device | str = "cpu") -> None:
+    """Refuse a network whose weights (with gradients and optimizer state) cannot fit in memory."""
+    need, have = training_bytes(sizes), available_bytes(device)
+    if have is not None and need > have:
+        raise UsageError(f"a {'-'.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB for its weights, "
+                         f"gradients and optimizer state, more than the {have / 2**30:.3g} GiB of memory here; "
+                         "choose smaller `hidden` sizes")

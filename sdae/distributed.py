@@ -26,6 +26,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,7 +36,7 @@ import torch
 from torch import distributed as dist
 
 from sdae.device import resolve_device
-from sdae.errors import SDAEError, UsageError
+from sdae.errors import SDAEError, SDAEWarning, UsageError
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 300
@@ -100,6 +101,7 @@ def start(device_name: str, seed: int) -> tuple[World, torch.device]:
         atexit.register(stop, together=False)
     if rank != 0:
         logging.getLogger("sdae").setLevel(logging.ERROR)  # one set of warnings, from rank 0
+        warnings.filterwarnings("ignore", category=SDAEWarning)
     return World(rank, size, local_rank, seed), device
 
 
@@ -148,15 +150,33 @@ def gather_generator_states(generator: torch.Generator, world: World) -> list[to
     return states
 
 
+def fresh_seed(seed: int, rank: int, epoch: int) -> int:
+    """The seed of the stream a rank draws from after a resume that cannot continue its saved stream exactly."""
+    return (rank_seed(seed, rank) + 104_729 * epoch) % 2**63
+
+
+def generator_fits(generator: torch.Generator, state) -> bool:
+    """Whether `generator` can take a saved generator `state`. A state has one size per kind of device (a CPU
+    generator's is 5056 bytes, its Mersenne Twister; a CUDA one's 16: seed and offset) and cannot move to another."""
+    return (isinstance(state, torch.Tensor) and state.dtype == torch.uint8 and state.dim() == 1
+            and state.numel() == generator.get_state().numel())
+
+
 def restore_generator(generator: torch.Generator, saved: list | None, epoch: int, world: World) -> bool:
-    """After a resume: this rank's own saved state when the world size is the one saved (the noise then
-    continues exactly); otherwise a fresh stream from (seed, rank, epoch). True when exact."""
+    """After a resume: this rank's own saved state when the world size is the one saved and the state is one
+    this rank's generator takes (the noise then continues exactly); otherwise a fresh stream from (seed, rank,
+    epoch), with an SDAEWarning when the state was saved on another kind of device. True when exact."""
     if not world.distributed and not saved:
         return True
     if saved and len(saved) == world.size:
-        generator.set_state(saved[world.rank])
-        return True
-    generator.manual_seed((rank_seed(world.seed, world.rank) + 104_729 * epoch) % 2**63)
+        if generator_fits(generator, saved[world.rank]):
+            generator.set_state(saved[world.rank])
+            return True
+        warnings.warn(SDAEWarning(f"process {world.rank}'s saved random-generator state is not one a "
+                                  f"{generator.device.type} generator takes (saved on another kind of device); it "
+                                  f"draws from a fresh stream from the run's seed and epoch {epoch}, so this "
+                                  "continuation is not bit-identical"), stacklevel=2)
+    generator.manual_seed(fresh_seed(world.seed, world.rank, epoch))
     return False
 
 

@@ -51,3 +51,8 @@ class Interrupted(SDAEError):
     def __init__(self, message: str, resume: str, path: str):
         super().__init__(message)
         self.resume, self.path = resume, path
+
+
+class SDAEWarning(UserWarning):
+    """A notice about a run or its data that the user can act on (dead units, data squeezed by a scaling rule,
+    a continuation that is not bit-identical); silence with `warnings.filterwarnings("ignore", category=SDAEWarning)`."""

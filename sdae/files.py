@@ -14,24 +14,23 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import pickle
 import tempfile
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import torch
 
-from sdae.errors import RunFolderError, RunLockedError, WriteError
+from sdae.errors import RunFolderError, RunLockedError, SDAEWarning, WriteError
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-log = logging.getLogger("sdae")
 MAX_JSON_BYTES = 64 << 20
 
 
@@ -179,7 +178,8 @@ class FolderLock:
         try:
             previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
             if previous:  # released locks are emptied: this one's holder died without releasing it
-                log.warning("%s: took over the lock left by %s, which is no longer running", self.path.parent, previous)
+                warnings.warn(SDAEWarning(f"{self.path.parent}: took over the lock left by {previous}, which is no "
+                                          "longer running"), stacklevel=2)
                 for stale in self.path.parent.glob(".*.tmp"):  # its half-written files (atomic writes' temporaries)
                     stale.unlink(missing_ok=True)
             stamp = f"process {os.getpid()} ({self.purpose}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"

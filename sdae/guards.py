@@ -1,21 +1,21 @@
-"""Checks and warnings that watch a stage as hooks: a diverging loss stops it, dead units are reported.
+"""Checks and warnings that watch a stage as hooks: a diverging loss stops it, dead units are reported
+(an SDAEWarning: `warnings.filterwarnings("ignore", category=SDAEWarning)` silences it).
 
 `guards(options)` gives the hooks every sdae stage runs with; the loop (`sdae.loop`) knows nothing of them.
 """
 
 from __future__ import annotations
 
-import logging
 import math
+import warnings
 
-from sdae.errors import DivergenceError
+from sdae.errors import DivergenceError, SDAEWarning
 from sdae.loop import Hooks
 from sdae.options import TrainOptions
 from sdae.records import EpochRecord
 
 EXPLOSION = 100.0  # an epoch whose mean loss is this many times the stage's first batch loss has diverged
 DEAD_WARNING = 0.10  # a layer with more dead units than this is reported once per stage
-log = logging.getLogger("sdae")
 
 
 class DivergenceGuard:
@@ -47,11 +47,12 @@ class DivergenceGuard:
 
 
 class DeadUnitWarning:
-    """One warning the first time a layer the stage trains (a pair trains its own layer only) has more than
-    `DEAD_WARNING` of its units dead."""
+    """One warning (SDAEWarning) the first time a layer the stage trains (a pair trains its own layer only) has
+    more than `DEAD_WARNING` of its units dead on the examples they are counted on (`counted_on`: "validation",
+    or "training" when the stage holds none out)."""
 
-    def __init__(self):
-        self.label, self.warned = "", set()
+    def __init__(self, counted_on: str = "validation"):
+        self.label, self.warned, self.counted_on = "", set(), counted_on
 
     def on_stage(self, label: str, epochs: int, done: int) -> None:
         self.label, self.warned = label, set()
@@ -62,12 +63,13 @@ class DeadUnitWarning:
                 continue
             if fraction > DEAD_WARNING and layer not in self.warned:
                 self.warned.add(layer)
-                log.warning("%s, epoch %d: %.0f%% of layer %d's units are dead on the validation examples",
-                            self.label, record.epoch, 100 * fraction, layer)
+                warnings.warn(SDAEWarning(f"{self.label}, epoch {record.epoch}: {100 * fraction:.0f}% of layer "
+                                          f"{layer}'s units are dead on the {self.counted_on} examples"), stacklevel=2)
 
 
-def guards(options: TrainOptions) -> Hooks:
-    """The hooks every sdae stage runs with, before the caller's: the divergence guard and the dead-unit warning."""
-    divergence, dead = DivergenceGuard(options), DeadUnitWarning()
+def guards(options: TrainOptions, counted_on: str = "validation") -> Hooks:
+    """The hooks every sdae stage runs with, before the caller's: the divergence guard and the dead-unit warning
+    (`counted_on`: the examples the stage counts dead units on, "validation" or "training")."""
+    divergence, dead = DivergenceGuard(options), DeadUnitWarning(counted_on)
     return Hooks(check=divergence.check, on_epoch=dead.on_epoch,
                  on_stage=lambda *args: (divergence.on_stage(*args), dead.on_stage(*args)))

@@ -171,7 +171,7 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
     After each epoch its `EpochRecord` goes to `hooks.check` (which may raise to stop the stage before
     the epoch is reported), then to `hooks.on_epoch`, then its `TrainingState` to `hooks.on_state`.
     """
-    options.validate()
+    options = options.validate().for_examples(stage.n)
     hooks = hooks or Hooks()
     optimizer = make_optimizer(stage.trained.parameters(), options)
     start, reference = 0, None
@@ -185,7 +185,9 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         hooks.on_stage(label, options.epochs, start)
     model.train()
     steps_per_epoch = math.ceil(stage.n / options.batch_size)
-    warmup_steps = round(options.warmup * steps_per_epoch)
+    saved = resume.extra if resume is not None else {}
+    warmup_steps = saved.get("warmup_steps", warmup_steps_for(options, steps_per_epoch))  # kept when extended
+    plateau = Plateau(options.tol, options.n_iter_no_change, *saved.get("plateau", ()))
     for epoch in range(start + 1, options.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(options, epoch)
@@ -216,13 +218,36 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
             hooks.on_epoch(record)
         generators = distributed.gather_generator_states(generator, world) if world.distributed else None
         if hooks.on_state:
-            extra = {"first_batch_loss": reference, **(stage.extra() if stage.extra else {})}
+            extra = {"first_batch_loss": reference, "warmup_steps": warmup_steps, "plateau": plateau.state(),
+                     **(stage.extra() if stage.extra else {})}
             if generators is not None:
                 extra["rank_generators"] = generators
             hooks.on_state(TrainingState.capture(stage.name, stage.pair, epoch, model, optimizer, generator, extra))
-        if stage.stop is not None and stage.stop(record):
+        if plateau.stalled(train_loss) or (stage.stop is not None and stage.stop(record)):
             break
     return records
+
+
+def warmup_steps_for(options: TrainOptions, steps_per_epoch: int) -> int:
+    """The optimizer steps over which a stage's learning rate rises to `lr`: `warmup` epochs, but never more than
+    half of the stage, so that a short run spends most of its steps at the full rate."""
+    return min(round(options.warmup * steps_per_epoch), options.epochs * steps_per_epoch // 2)
+
+
+class Plateau:
+    """Stops a stage when its training loss has not fallen by `tol` for `n_iter_no_change` epochs in a row (as
+    scikit-learn's MLPClassifier does); never, when `n_iter_no_change` is None."""
+
+    def __init__(self, tol: float, n_iter_no_change: int | None, best: float = math.inf, count: int = 0):
+        self.tol, self.n, self.best, self.count = tol, n_iter_no_change, best, count
+
+    def stalled(self, loss: float) -> bool:
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        return self.n is not None and self.count >= self.n
+
+    def state(self) -> tuple[float, int]:
+        return self.best, self.count
 
 
 def _warm_rate(options: TrainOptions, epoch: int, first_step: int, warmup_steps: int, batch: int) -> float:

@@ -21,15 +21,15 @@ bias of its own.
 from __future__ import annotations
 
 import math
-import os
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sdae import inputs
 from sdae.errors import UsageError
 from sdae.options import Activation
 from sdae.options import sizes as checked_sizes
@@ -48,33 +48,6 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
         yield module
     finally:
         module.train(was_training)
-
-
-def training_bytes(sizes: list[int]) -> int:
-    """About the memory training takes for the weights: encoder and decoder, each with its gradient
-    and two Adam moments (4 float32 copies)."""
-    weights = sum((a + 1) * b + (b + 1) * a for a, b in zip(sizes, sizes[1:]))
-    return 4 * 4 * weights
-
-
-def available_bytes(device: torch.device | str = "cpu") -> int | None:
-    """Memory free for tensors on the device (the machine's physical memory for the CPU), or None if unknown."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[1]
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_fits(sizes: list[int], device: torch.device | str = "cpu") -> None:
-    """Refuse a network whose weights (with gradients and optimizer state) cannot fit in memory."""
-    need, have = training_bytes(sizes), available_bytes(device)
-    if have is not None and need > have:
-        raise UsageError(f"a {'-'.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB for its weights, "
-                         f"gradients and optimizer state, more than the {have / 2**30:.3g} GiB of memory here; "
-                         "choose smaller `hidden` sizes")
 
 
 class TiedLinear(nn.Module):
@@ -151,17 +124,23 @@ class StackedDenoisingAutoencoder(nn.Module):
         Add a classifier head for this many classes (see `add_head`).
     activation:
         The hidden units: "relu" (default) or "sigmoid" (the paper's; codes in [0, 1]).
+    output:
+        The reconstruction's last layer: "sigmoid" (default: inputs in [0, 1], cross-entropy) or "affine"
+        (no activation, squared error: real-valued inputs; Vincent et al. 2010, section 3.3).
     init_gain:
         ReLU networks: the He bound is multiplied by this (`INIT_GAIN` by default).
     """
 
     def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None,
-                 n_classes: int | None = None, activation: str = "relu", init_gain: float | None = None):
+                 n_classes: int | None = None, activation: str = "relu", init_gain: float | None = None,
+                 output: str = "sigmoid"):
         super().__init__()
         self.init_gain = INIT_GAIN if init_gain is None else float(init_gain)
         if activation not in set(Activation):
             raise UsageError(f"`activation` must be one of {', '.join(Activation)}, got {activation!r}")
-        self.activation = str(activation)
+        if output not in ("sigmoid", "affine"):
+            raise UsageError(f"`output` must be sigmoid or affine, got {output!r}")
+        self.activation, self.output = str(activation), str(output)
         hidden = nn.ReLU if activation == "relu" else nn.Sigmoid
         if len(sizes) < 2 or int(sizes[0]) < 1:
             raise UsageError(f"`sizes` must be an input size and at least one hidden size, all >= 1; got {sizes!r}")
@@ -173,7 +152,8 @@ class StackedDenoisingAutoencoder(nn.Module):
         for layer in range(self.depth, 0, -1):
             source = self.encoder[layer - 1].linear
             linear = TiedLinear(source) if tied else nn.Linear(sizes[layer], sizes[layer - 1])
-            decoder.append(Layer(linear, nn.Sigmoid() if layer == 1 else hidden()))
+            last = nn.Sigmoid() if self.output == "sigmoid" else nn.Identity()
+            decoder.append(Layer(linear, last if layer == 1 else hidden()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
         # How raw inputs map to the [0, 1] the network works in (`prepare`); saved with the weights.
@@ -183,17 +163,38 @@ class StackedDenoisingAutoencoder(nn.Module):
         if n_classes is not None:
             self.add_head(n_classes, generator)
 
-    def set_scaling(self, offset: float, scale: float) -> StackedDenoisingAutoencoder:
-        """Record how raw inputs are mapped to [0, 1]: x01 = (x - offset) * scale."""
-        self.input_offset.fill_(offset)
-        self.input_scale.fill_(scale)
+    def set_scaling(self, offset: float | Sequence[float], scale: float | Sequence[float]) -> StackedDenoisingAutoencoder:
+        """Record how raw inputs are mapped to [0, 1]: x01 = (x - offset) * scale, with one offset and scale for
+        every feature (floats) or one per feature (sequences of `sizes[0]` floats). Saved with the weights."""
+        for name, value in (("input_offset", offset), ("input_scale", scale)):
+            buffer = getattr(self, name)
+            if isinstance(value, Sequence):
+                if len(value) != self.sizes[0]:
+                    raise UsageError(f"a per-feature scaling needs {self.sizes[0]} values, got {len(value)}")
+                setattr(self, name, torch.tensor(value, dtype=buffer.dtype, device=buffer.device))
+            else:
+                if buffer.dim():
+                    setattr(self, name, torch.zeros((), dtype=buffer.dtype, device=buffer.device))
+                getattr(self, name).fill_(value)
         return self
 
-    def prepare(self, raw: torch.Tensor) -> torch.Tensor:
+    def to_raw(self, x01: torch.Tensor) -> torch.Tensor:
+        """Values in the network's units ((batch, features), e.g. a reconstruction) back in the data's own units:
+        the inverse of `prepare`, x = x01 / scale + offset (float32)."""
+        return x01.to(self.input_scale.dtype) / self.input_scale + self.input_offset
+
+    # Set by `sdae.load` when the decoder was not trained with this encoder (the latest weights of a run fine-tuned
+    # on the labels); `model(x)` and `pre_activation` then warn with it (SDAEWarning).
+    decoder_note: str | None = None
+
+    def prepare(self, raw) -> torch.Tensor:
         """Raw inputs (as the dataset stores them: bytes 0..255, digits 0..16, your units) scaled as in training.
 
         `model(model.prepare(raw))` reconstructs raw examples; `model.encode(model.prepare(raw))` codes them.
+        `raw`: a NumPy array or tensor of any real dtype, (examples, D), (examples, H, W) or one example (see
+        `sdae.inputs`). Returns a float32 (examples, D) tensor on the weights' device (float64 comes back as float32).
         """
+        raw = inputs.batch(self, raw, "raw")
         return (raw.to(self.input_scale.dtype) - self.input_offset) * self.input_scale
 
     @property
@@ -229,11 +230,11 @@ class StackedDenoisingAutoencoder(nn.Module):
         self.head = head.to(device)
         return self.head
 
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits from the top code (needs a head)."""
+    def classify(self, x) -> torch.Tensor:
+        """Class logits (examples, classes) from the top code (needs a head); `x` as `encode` takes it."""
         if self.head is None:
             raise UsageError("this network has no classifier head; fine-tune it with `supervised=True` first")
-        return self.head(self.encoder(x))
+        return self.head(self.encoder(inputs.network_input(self, x)))
 
     def encoder_layer(self, layer: int) -> Layer:
         return self.encoder[self._check_layer(layer, low=1) - 1]
@@ -246,10 +247,20 @@ class StackedDenoisingAutoencoder(nn.Module):
         """Denoising pair `layer` (1 = the one next to the input), sharing this network's units."""
         return DenoisingPair(self.encoder_layer(layer), self.decoder_layer(layer))
 
-    def encode(self, x: torch.Tensor, layer: int | None = None) -> torch.Tensor:
-        """The code after `layer` encoder units (default: the top code; 0: the input itself)."""
+    def encode(self, x, layer: int | None = None) -> torch.Tensor:
+        """The code (an (examples, width) tensor) after `layer` encoder units (default: the top code; 0: the input).
+
+        `x`: prepared inputs (`prepare(raw)`), floats in the shapes `prepare` takes, cast to the weights' dtype.
+        """
         layer = self.depth if layer is None else self._check_layer(layer, low=0)
-        return self.encoder[:layer](x)
+        return self.encoder[:layer](inputs.network_input(self, x))
+
+    def decode(self, code: torch.Tensor, layer: int | None = None) -> torch.Tensor:
+        """The reconstruction (batch, sizes[0]), in the network's units, from codes (batch, sizes[layer]) after `layer`
+        encoder layers (default: the top): the decoder layers that mirror layers `layer`..1. Raises UsageError for
+        a layer the network does not have."""
+        layer = self.depth if layer is None else self._check_layer(layer, low=1)
+        return self.decoder[self.depth - layer:](code)
 
     def _check_layer(self, layer: int, low: int) -> int:
         if not low <= layer <= self.depth:
@@ -279,9 +290,10 @@ class StackedDenoisingAutoencoder(nn.Module):
             return [float((~s[0]).float().mean()) if s else 0.0 for s in seen]
         return [float(((~s[0]) | (~s[1])).float().mean()) if s else 0.0 for s in seen]
 
-    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
-        """The reconstruction before the final Sigmoid (the logits)."""
-        return self.decoder[-1].linear(self.decoder[:-1](self.encoder(x)))
+    def pre_activation(self, x) -> torch.Tensor:
+        """The reconstruction before the final Sigmoid (the logits); `x` as `forward` takes it."""
+        return self.decoder[-1].linear(self.decoder[:-1](self.encoder(inputs.reconstruction_input(self, x, 2))))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+    def forward(self, x) -> torch.Tensor:
+        """The reconstruction (examples, D) of prepared inputs `x`, taken as `encode` takes them."""
+        return self.decoder(self.encoder(inputs.reconstruction_input(self, x, 4)))  # 4: through nn.Module.__call__

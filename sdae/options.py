@@ -31,7 +31,9 @@ from sdae.checks import (
     text,
     to_dict,
     whole,
+    whole_or,
 )
+from sdae.errors import UsageError
 
 MAX_SEED = 2**63 - 1
 
@@ -71,8 +73,27 @@ class Activation(StrEnum):
     SIGMOID = "sigmoid"
 
 
+class ScalingRule(StrEnum):
+    GLOBAL = "global"  # each dataset's own rule: bytes / 255, values in [0, 1] kept, else one minimum and maximum
+    FEATURE = "feature"  # every feature min-max scaled on its own
+    NONE = "none"  # the values as they are (real-valued data: goes with the affine output)
+
+
+class Output(StrEnum):
+    AUTO = "auto"  # sigmoid where the scaled training data lies in [0, 1], else affine
+    SIGMOID = "sigmoid"  # a Sigmoid and cross-entropy: inputs in [0, 1]
+    AFFINE = "affine"  # no activation, squared error: real-valued inputs (Vincent et al. 2010, section 3.3)
+
+
 class Log(StrEnum):
     TENSORBOARD = "tensorboard"
+
+
+def auto_batch_size(n: int) -> int:
+    """128 examples a batch, or fewer for small data so that an epoch still has about 100 optimizer steps (at
+    least 16 examples a batch): a short run on a few thousand examples learns instead of fitting the mean image
+    (README, "Defaults that learn at every budget")."""
+    return min(128, max(16, n // 100))
 
 
 SCALE = number(0, 1, low_open=True, what="a fraction of the published sizes in (0, 1]")
@@ -84,19 +105,25 @@ class TrainOptions:
     """How one stage trains. Defaults were chosen by the measurements in README."""
 
     epochs: int = option(10, whole(0))
-    batch_size: int = option(128, whole(1))
+    batch_size: int | str = option("auto", whole_or("auto", 1))  # auto: `auto_batch_size` of the stage's examples
     optimizer: Optimizer = option(Optimizer.ADAM, one_of(Optimizer))
     lr: float = option(2e-3, number(0, low_open=True, what="a positive number"))
     momentum: float = option(0.9, number(0, 1, high_open=True))  # SGD only
     weight_decay: float = option(0.0, number(0))
     loss: Loss = option(Loss.AUTO, one_of(Loss))
     schedule: Schedule = option(Schedule.CONSTANT, one_of(Schedule))  # cosine: decays to 0 over the stage's epochs
-    warmup: float = option(5.0, number(0, what="a number of epochs >= 0"))  # the rate rises linearly over these epochs
+    warmup: float = option(5.0, number(0, what="a number of epochs >= 0"))  # lr rises over these (at most half the stage)
     compile: bool = option(False, flag)  # torch.compile the network's forward pass (CUDA graphs on a GPU)
+    tol: float = option(0.0, number(0))  # with n_iter_no_change: the fall in training loss that counts
+    n_iter_no_change: int | None = option(None, whole(1, optional=True))  # stop after this many epochs without it
 
     def validate(self) -> TrainOptions:
         """Check every field; raises UsageError naming the first that is wrong."""
         return check_fields(self)
+
+    def for_examples(self, n: int) -> TrainOptions:
+        """These options with an "auto" batch size made a number for a stage over n examples (`auto_batch_size`)."""
+        return self if self.batch_size != "auto" else replace(self, batch_size=auto_batch_size(n))
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -111,15 +138,45 @@ class DataOptions:
     limit: int | None = option(None, whole(1, optional=True))
     val_fraction: float = option(0.1, number(0, 1, high_open=True))  # the 2007 benchmarks use their published split
     scale: float = option(1.0, SCALE)  # the 2007 benchmarks: fraction of the published split sizes
+    scaling: ScalingRule = option(ScalingRule.GLOBAL, one_of(ScalingRule))  # how stored values map to [0, 1]
 
     def validate(self) -> DataOptions:
         return check_fields(self)
 
-    def with_data_dir(self, data_dir: str | None) -> DataOptions:
-        """These options with `data_dir` (if given) made absolute, so that a run works from any folder."""
-        if data_dir is None:
-            return self
-        return replace(self, data_dir=os.path.abspath(os.path.expanduser(data_dir)))
+    @property
+    def builtin(self) -> bool:
+        """A dataset sdae knows by name (not the user's file or folder)."""
+        return self.dataset in ("mnist", "digits", "patches", *BENCHMARK_PROBLEMS)
+
+    def absolute(self) -> DataOptions:
+        """These options with the user's file and `data_dir` as absolute paths, so that a run records where its
+        data is in a way that reads the same from any folder."""
+        return replace(self, dataset=self.dataset if self.builtin else _absolute(self.dataset),
+                       data_dir=None if self.data_dir is None else _absolute(self.data_dir))
+
+    def relocated(self, dataset: str | None = None, data_dir: str | None = None) -> DataOptions:
+        """These options with the data somewhere new: `dataset` for a run trained on the user's own file or folder,
+        `data_dir` for MNIST's files (mnist and the mnist-* problems). An option that does not apply to this run's
+        data raises UsageError saying which does. The data found there is checked against the run's fingerprint
+        when it is loaded (`sdae.commands.rundata.prepare`)."""
+        moved = self
+        if data_dir is not None:
+            if not (self.dataset == "mnist" or self.dataset.startswith("mnist-")):
+                hint = "; to point the run at its moved file, give `dataset`" if not self.builtin else ""
+                raise UsageError(f"`data_dir` is where MNIST's files are, and this run's dataset {self.dataset} does "
+                                 f"not read them{hint}")
+            moved = replace(moved, data_dir=_absolute(data_dir))
+        if dataset is not None:
+            if self.builtin:
+                raise UsageError(f"`dataset` gives the new place of a run's own file, and this run trained on the "
+                                 f"built-in {self.dataset}" + (" (its MNIST files: `data_dir`)" if self.dataset == "mnist"
+                                                               or self.dataset.startswith("mnist-") else ""))
+            moved = replace(moved, dataset=_absolute(dataset))
+        return moved
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
 
 
 @dataclass(frozen=True)
@@ -157,6 +214,7 @@ class RunConfig:
     supervised: bool = option(False, flag)  # fine-tuning on the labels (a softmax layer on the top code)
     patience: int | None = option(None, whole(1, optional=True))  # supervised: epochs without a better validation error
     activation: Activation = option(Activation.RELU, one_of(Activation))  # the hidden units
+    output: Output = option(Output.AUTO, one_of(Output))  # the reconstruction's last layer (auto: from the data)
     emphasis: list[float] | None = option(None, emphasis)  # [alpha, beta]: emphasized denoising
     fixed_noise: bool = option(False, flag)  # corrupt each training example once, before training
     log: list[Log] = option([], one_of(Log, many=True))  # where else epochs are logged
@@ -221,5 +279,5 @@ class BenchOptions:
 
 
 __all__ = ["Activation", "BENCHMARK_PROBLEMS", "BenchOptions", "Criterion", "DataOptions", "FinetuneOptions", "Log",
-           "Loss", "MAX_SEED", "Optimizer", "RunConfig", "SCALE", "Schedule", "StageName", "Status", "TrainOptions",
+           "Loss", "MAX_SEED", "Optimizer", "Output", "RunConfig", "SCALE", "ScalingRule", "Schedule", "StageName", "Status", "TrainOptions",
            "check_fields", "from_dict", "sections_of", "sizes", "to_dict"]

@@ -6,15 +6,13 @@ any fails); `restore` puts them back; `discard` deletes them once the new run is
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 
-from sdae.errors import WriteError
-
-log = logging.getLogger("sdae")
+from sdae.errors import SDAEWarning, WriteError
 
 
 def set_aside(path: Path, names: tuple[str, ...]) -> Path:
@@ -50,4 +48,5 @@ def discard(aside: Path) -> None:
                 entry.unlink()
         aside.rmdir()
     except OSError as e:
-        log.warning("could not delete the replaced run's files in %s (%s); delete that folder by hand", aside, e.strerror or e)
+        warnings.warn(SDAEWarning(f"could not delete the replaced run's files in {aside} ({e.strerror or e}); delete "
+                                  "that folder by hand"), stacklevel=2)

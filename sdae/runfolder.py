@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import uuid
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 
@@ -38,8 +38,8 @@ from sdae.files import (
     read_text,
     safe_torch_load,
 )
-from sdae.model import StackedDenoisingAutoencoder
-from sdae.options import RunConfig, StageName
+from sdae.model import MAX_CLASSES, StackedDenoisingAutoencoder
+from sdae.options import RunConfig, StageName, Status
 from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
 from sdae.replace import discard, restore, set_aside
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
@@ -52,6 +52,11 @@ TENSORBOARD = "tensorboard"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
 WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, TENSORBOARD)
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
+WHICH = MappingProxyType({"latest": WEIGHTS, "finetuned": WEIGHTS, "pretrained": PRETRAINED, WEIGHTS: WEIGHTS,
+                          PRETRAINED: PRETRAINED})  # `load(path, which)`: the weights' names, and their files
+SUPERVISED_NOTE = ("{run}: these are the weights of supervised fine-tuning, which trained the encoder and the head on "
+                   "the labels but not the decoder: their reconstructions mean nothing; to reconstruct, load the "
+                   'pretrained weights, sdae.load(run, which="pretrained")')
 
 
 def is_run(path: Path) -> bool:
@@ -196,10 +201,16 @@ class RunFolder:
         """The classifier head's classes, for a run fine-tuned on the labels."""
         return self.classes if self.status.supervised else None
 
+    @property
+    def output(self) -> str:
+        """The reconstruction's last layer, sigmoid or affine (runs from before the choice existed: sigmoid)."""
+        return "sigmoid" if self.config.output == "auto" else str(self.config.output)
+
     def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
-        return StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied, n_classes=self.n_classes if with_head else None,
-                                           activation=self.config.activation).set_scaling(self.facts.offset,
-                                                                                         self.facts.scale)
+        model = StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied,
+                                            n_classes=self.n_classes if with_head else None,
+                                            activation=self.config.activation, output=self.output)
+        return model.set_scaling(self.facts.offset, self.facts.scale)
 
     def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -211,13 +222,22 @@ class RunFolder:
             detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
             raise RunFolderError(f"{source}: the weights do not match the configuration (layers {self.sizes}): {detail}") from None
 
-    def load_model(self, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
-        path = self.path / which
+    def load_model(self, which: str = "latest") -> StackedDenoisingAutoencoder:
+        """The network with the weights `which` names (see `load`), on the CPU, in eval mode; its head is the file's."""
         if not self.status.pretrained:
             raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; "
                                  "continue it with `resume_pretraining`")
-        model = self.build_model(with_head=which == WEIGHTS)
-        self.load_state_into(model, load_safetensors(path), path)
+        name, finetune = WHICH.get(which) if isinstance(which, str) else None, self.status.finetune
+        if name is None or (which == "finetuned" and finetune != Status.COMPLETE):
+            why = f"choose one of {', '.join(WHICH)}" if name is None else \
+                f"the run's fine-tuning is {finetune or 'not started'}; load \"latest\" or \"pretrained\""
+            raise UsageError(f"{self.path}: cannot load which={which!r}: {why}")
+        path, state = self.path / name, load_safetensors(self.path / name)
+        model, head = self.build_model(with_head=False), state.get("head.weight") if name == WEIGHTS else None
+        if isinstance(head, torch.Tensor) and head.dim() == 2 and 2 <= len(head) <= MAX_CLASSES:  # supervised weights
+            model.add_head(len(head))
+            model.decoder_note = SUPERVISED_NOTE.format(run=self.path)
+        self.load_state_into(model, state, path)
         model.eval()
         return model
 
@@ -264,30 +284,17 @@ class RunFolder:
             return
         (self.path / CHECKPOINT).unlink(missing_ok=True)
 
-    def remove_outputs(self) -> list[str]:
-        """Delete what evaluate, svm and visualize wrote about the previous weights (links are not followed)."""
-        removed: list[str] = []
-        if not self.writes:
-            return removed
-        for name in (EVALUATION, SVM, FIGURES):
-            path = self.path / name
-            try:
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                elif path.exists() or path.is_symlink():
-                    path.unlink()
-                else:
-                    continue
-            except OSError as e:
-                raise WriteError(f"cannot remove {path}, which describes the previous weights: {e.strerror or e}") from None
-            removed.append(name)
-        return removed
 
+def load(path: str | os.PathLike, which: str = "latest") -> StackedDenoisingAutoencoder:
+    """The trained network of a run folder, on the CPU, in eval mode, with the weights `which` names:
 
-def load(path: str | os.PathLike, which: str = WEIGHTS) -> StackedDenoisingAutoencoder:
-    """The trained network of a run folder, on the CPU, in eval mode.
+    - "latest" (default): model.safetensors, the last completed stage's (the pretrained weights until fine-tuning
+      completes). After supervised fine-tuning (`supervised=True`) the network has the classifier head and the
+      encoder trained with it (codes, `classify`), but a decoder left from before: `model(x)` warns (SDAEWarning).
+    - "finetuned": the same, refused (UsageError) unless fine-tuning has completed.
+    - "pretrained": pretrained.safetensors, the greedily pretrained stack, without a head: reconstruct with these
+      after supervised fine-tuning (as `sdae evaluate` does).
 
-    `which` is `model.safetensors` (the latest weights) or `pretrained.safetensors` (before fine-tuning).
-    Raises RunFolderError if the run is not there, damaged, or not pretrained yet.
+    The file names work too. Raises RunFolderError if the run is not there, damaged, or not pretrained yet.
     """
     return RunFolder.open(path).load_model(which)

@@ -42,7 +42,8 @@ from sdae.objectives import (
     Logits,
     resolve_loss,
 )
-from sdae.options import Criterion, StageName, TrainOptions
+from sdae.errors import DataError
+from sdae.options import Criterion, Output, StageName, TrainOptions
 from sdae.records import EpochRecord, TrainingState
 
 __all__ = ["BestEpoch", "best_record", "classification_scores", "clean_codes", "dead_units", "finetune", "pretrain",
@@ -77,6 +78,29 @@ def _monitor(model: StackedDenoisingAutoencoder, examples: Examples | None, laye
     return None if examples is None or len(examples) == 0 else lambda: dead_units(model, examples, layers)
 
 
+def input_range(model: StackedDenoisingAutoencoder, train: Examples):
+    """What noise on the network's inputs is relative to: [0, 1] behind a Sigmoid output; with an affine output
+    (real-valued inputs) each input's own minimum, maximum and standard deviation over the training examples,
+    as for codes (see `sdae.corruption`)."""
+    return (0.0, 1.0) if model.output == "sigmoid" else streamed_unit_range(train)
+
+
+def output_for(asked: str, train, scaling: str) -> str:
+    """The reconstruction's last layer: `asked`, or for "auto" a Sigmoid where the scaled training examples lie
+    in [0, 1] (always, under the global and feature rules) and an affine layer where they do not (real-valued
+    data kept as it is, `scaling`="none")."""
+    if scaling != "none" or asked == Output.AFFINE:
+        return "sigmoid" if asked == Output.AUTO else str(asked)
+    low, high, _ = streamed_unit_range(train)
+    low, high = float(low.min()), float(high.max())
+    inside = low >= 0.0 and high <= 1.0
+    if asked == Output.SIGMOID and not inside:
+        raise DataError(f"the training examples, kept as they are (`scaling`='none'), go from {low:g} to {high:g}, "
+                        "but a Sigmoid output reconstructs values in [0, 1]; choose `output`='affine', or scale "
+                        "them with `scaling`='global' or 'feature'")
+    return "sigmoid" if asked == Output.SIGMOID or inside else "affine"
+
+
 def _network(module: nn.Module, options: TrainOptions, device: torch.device, world: World, unused: bool = False):
     return wrapped(module, device, world.distributed, options.compile, unused)
 
@@ -91,16 +115,17 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
     Raises UsageError for bad options or data, DivergenceError when the loss diverges.
     """
     options.validate()
-    needs_unit = resolve_loss(options.loss, True) == "bce"
+    needs_unit = model.output == "sigmoid"  # a Sigmoid cannot reach targets outside [0, 1], whatever the loss
     train, val = as_examples(train, "train", needs_unit), as_examples(val, "val", needs_unit)
+    options = options.for_examples(len(train))
     first = 1
     if resume is not None:
         resume.restore(model, None, generator)  # the lower pairs' weights, before their codes are computed
         first = resume.pair
     records = []
-    watch = guards(options).also(hooks)
+    watch = guards(options, "training" if val is None else "validation").also(hooks)  # as `_monitor` counts
     for k in range(first, model.depth + 1):
-        inputs, val_inputs, value_range = train, val, (0.0, 1.0)
+        inputs, val_inputs, value_range = train, val, input_range(model, train)
         if k > 1 and train.streamed:  # codes of data larger than memory: computed per batch
             inputs = EncodedExamples(model, k - 1, train)
             val_inputs = None if val is None else EncodedExamples(model, k - 1, val)
@@ -111,7 +136,7 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
             value_range = unit_range(inputs.values)
         pair = model.pair(k)
         resuming = resume is not None and k == resume.pair
-        loss = resolve_loss(options.loss, sigmoid_output=k == 1 or model.activation == "sigmoid")
+        loss = resolve_loss(options.loss, sigmoid_output=model.output == "sigmoid" if k == 1 else model.activation == "sigmoid")
         objective = DenoisingObjective(pair, inputs, noise, generator, loss, value_range, criterion,
                                        _network(Logits(pair), options, inputs.device, world), world.distributed)
         stage = Stage(StageName.PRETRAIN, pair, objective, len(inputs), loss, pair=k,
@@ -134,15 +159,18 @@ def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
     `train` and `val` are `Examples`, or 2-D tensors or NumPy arrays (examples, features) scaled to [0, 1].
     Raises as `pretrain` does.
     """
-    loss = resolve_loss(options.loss, sigmoid_output=True)
-    train, val = as_examples(train, "train", loss == "bce"), as_examples(val, "val", loss == "bce")
-    objective = DenoisingObjective(model, train, noise, generator, loss, criterion=criterion,
+    loss = resolve_loss(options.loss, sigmoid_output=model.output == "sigmoid")
+    needs_unit = model.output == "sigmoid"
+    train, val = as_examples(train, "train", needs_unit), as_examples(val, "val", needs_unit)
+    options = options.validate().for_examples(len(train))
+    objective = DenoisingObjective(model, train, noise, generator, loss, input_range(model, train), criterion,
                                    network=_network(Logits(model), options, train.device, world),
                                    distributed=world.distributed)
     stage = Stage(StageName.FINETUNE, model, objective, len(train), loss,
                   evaluate=_held_out(objective, val, options.batch_size, world),
                   units=_monitor(model, val if val is not None else train), mark_steps=_marks(options, train))
-    return run_stage(stage, model, options, generator, guards(options).also(hooks), resume, world)
+    counted_on = "training" if val is None else "validation"  # as `_monitor` counts dead units
+    return run_stage(stage, model, options, generator, guards(options, counted_on).also(hooks), resume, world)
 
 
 @torch.no_grad()
@@ -187,6 +215,7 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
     """Train `model` (which must have a head) on the labels ((n,) int64 class indices); leaves it with the best
     validation epoch's weights."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
+    options = options.validate().for_examples(len(train))
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 
     def evaluate(epoch: int) -> tuple[float, float]:

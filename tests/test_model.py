@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from sdae import StackedDenoisingAutoencoder, UsageError
-from sdae.model import Layer, check_fits
+from sdae.device import check_fits
+from sdae.model import Layer
 from sdae.options import sizes
 
 

@@ -52,7 +52,7 @@ def test_run_folder_contents(finished_run):
     assert marker["format"] == 3 and len(marker["run_id"]) == 32 and marker["sdae_version"] == sdae.__version__
     meta = json.loads((path / "config.json").read_text())
     assert meta["config"]["layers"] == [32, 16] and meta["config"]["finetune"]["epochs"] == 2
-    assert meta["data_facts"]["scaling"] == {"offset": 0.0, "scale": 1 / 16}
+    assert meta["data_facts"]["scaling"] == {"offset": 0.0, "scale": 1 / 16, "rule": "given"}  # digits: 0..16
     assert len(meta["data_facts"]["fingerprint"]) == 32
     assert meta["status"] == {"pretrain": "complete", "finetune": "complete", "finetune_kind": "denoising"}
     records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]

@@ -229,11 +229,15 @@ def test_the_python_api_takes_plain_tensors_and_arrays():
     records = sdae.finetune(net, np.random.default_rng(0).uniform(size=(100, 20)), torch.rand(30, 20), Gaussian(0.1),
                             TrainOptions(epochs=1, batch_size=50), torch.Generator().manual_seed(0))
     assert records[0].val_loss is not None
-    with pytest.raises(sdae.DataError, match=r"`train` has values from .* needs them in \[0, 1\]"):
+    with pytest.raises(sdae.DataError, match=r"`train` has values from .* a Sigmoid output reconstructs values in \[0, 1\]"):
         sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
     with pytest.raises(sdae.DataError, match="must be \\(examples, features\\)"):
         sdae.finetune(net, torch.rand(20), None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
-    sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1, loss="mse"), torch.Generator())
+    with pytest.raises(sdae.DataError, match="`output`='affine'"):  # squared error cannot help a Sigmoid reach 16
+        sdae.pretrain(net, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1, loss="mse"),
+                      torch.Generator())
+    affine = sdae.StackedDenoisingAutoencoder([20, 8], generator=torch.Generator().manual_seed(0), output="affine")
+    assert sdae.pretrain(affine, torch.rand(50, 20) * 16, None, Gaussian(0.1), TrainOptions(epochs=1), torch.Generator())
 
 
 def test_compiled_training_gives_the_same_losses(digits_examples):

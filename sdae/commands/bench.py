@@ -77,6 +77,9 @@ class BenchRow:
 REFERENCE_TRAIN = variants.SPLITS["default"][0]  # budgets are epochs at this training size (times the scale)
 
 
+BATCH = 128  # examples a batch for every problem: budgets count updates (`epochs_factor`)
+
+
 def epochs_factor(train_size: int, scale: float) -> float:
     """How many epochs over `train_size` examples make as many updates as one over REFERENCE_TRAIN * scale (at least 1)."""
     return max(1.0, REFERENCE_TRAIN * scale / train_size)
@@ -154,7 +157,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
                                                 activation=options.activation).to(device)
             generator = torch.Generator(device=device).manual_seed(options.seed)
             pretrain(stack, train, val, Masking(level),
-                     TrainOptions(epochs=pretrain_epochs, lr=options.pretrain_lr, warmup=warmup), generator, hooks=hooks)
+                     TrainOptions(epochs=pretrain_epochs, batch_size=BATCH, lr=options.pretrain_lr, warmup=warmup), generator, hooks=hooks)
             stacks[level] = stack, generator.get_state()
         return stacks[level]
 
@@ -165,7 +168,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
         generator = torch.Generator(device=device)
         generator.set_state(state)  # every learning rate sees the same order and noise
         records = supervised_finetune(model, train, labels[:cut], val, labels[cut:],
-                                      TrainOptions(epochs=epochs, lr=lr, schedule="cosine", warmup=warmup),
+                                      TrainOptions(epochs=epochs, batch_size=BATCH, lr=lr, schedule="cosine", warmup=warmup),
                                       generator, patience=patience, hooks=hooks)
         record = best_record(records)
         return {"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch}, model

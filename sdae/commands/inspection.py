@@ -38,20 +38,23 @@ SPLITS = ("train", "validation", "test")
 WEIGHT_CHOICES = MappingProxyType({"pretrained": PRETRAINED, "finetuned": WEIGHTS})
 
 
-def _open(run, data_dir: str | None, device: str | None) -> tuple[RunFolder, RunData, torch.device]:
-    """The run, and its data (split by its seed) on the device; `data_dir` says where the data is now."""
+def _open(run, data_dir: str | None, device: str | None,
+          dataset: str | None = None) -> tuple[RunFolder, RunData, torch.device]:
+    """The run, and its data (split by its seed) on the device; `dataset` or `data_dir` say where the data is now
+    (see `DataOptions.relocated`)."""
     folder = RunFolder.open(run)
     config = folder.config
-    config.data = config.data.with_data_dir(data_dir)
+    config.data = config.data.relocated(dataset, data_dir)
     device_ = resolve_device(device or config.device)
     return folder, prepare(config, device_, folder.facts), device_
 
 
-def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: str | None = None) -> dict:
+def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: str | None = None,
+                 dataset: str | None = None) -> dict:
     """Test reconstruction errors of a run's latest weights; written to RUN/evaluation.json and returned."""
     from sdae.report.reconstruction import evaluate_reconstruction
 
-    folder, data, device_ = _open(run, data_dir, device)
+    folder, data, device_ = _open(run, data_dir, device, dataset)
     if data.dataset.test is None:
         raise UsageError(f"dataset {folder.config.data.dataset!r} has no test split to evaluate on")
     with folder.locked("evaluation"):
@@ -61,7 +64,7 @@ def evaluate_run(run: str | os.PathLike, device: str | None = None, data_dir: st
         reconstructing = model if decoder_weights == WEIGHTS else folder.load_model(decoder_weights).to(device_)
         results = {"reconstruction": evaluate_reconstruction(reconstructing, data.train, test,
                                                              parse_noise(folder.config.noise)),
-                   "reconstruction_weights": decoder_weights, "weights": WEIGHTS,
+                   "reconstruction_weights": decoder_weights, "weights": WEIGHTS, "test_size": len(test),
                    "finetuned": folder.status.finetune == Status.COMPLETE,
                    "finetune_kind": folder.status.finetune_kind}
         if model.head is not None and data.dataset.test_labels is not None:
@@ -88,11 +91,12 @@ def _test_or_validation(data: RunData, device) -> tuple[Examples, torch.Tensor |
     return data.val, data.labels("val"), "validation"
 
 
-def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: int = 10, map_size: int = 2000) -> list:
+def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: int = 10, map_size: int = 2000,
+                  dataset: str | None = None) -> list:
     """Write the run's pictures into RUN/figures/ and return their paths (drawn on the CPU)."""
     from sdae.report import figures as fig
 
-    folder, data, _ = _open(run, data_dir, "cpu")
+    folder, data, _ = _open(run, data_dir, "cpu", dataset)
     config = folder.config
     with folder.locked("drawing figures"):
         model = folder.load_model()
@@ -130,7 +134,7 @@ def visualize_run(run: str | os.PathLike, data_dir: str | None = None, digits: i
 
 def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "test", out: str | os.PathLike | None = None,
                device: str | None = None, data_dir: str | None = None, batch_size: int = 4096,
-               overwrite: bool = False) -> dict:
+               overwrite: bool = False, dataset: str | None = None) -> dict:
     """The codes of `layer` (default: the top) for a split (`train` = the run's training part, `validation`, or `test`).
 
     Written to `out` as .npz with arrays `codes` and (where there are labels) `labels`; also returned.
@@ -145,7 +149,7 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
         raise UsageError(f"`split` must be train, validation or test, got {split!r}")
     if out is not None:
         check_output(out, overwrite)
-    folder, data, device_ = _open(run, data_dir, device)
+    folder, data, device_ = _open(run, data_dir, device, dataset)
     if split == "test":
         if data.dataset.test is None:
             raise UsageError(f"dataset {folder.config.data.dataset!r} has no test split; use `split` train or validation")
@@ -168,7 +172,7 @@ def encode_run(run: str | os.PathLike, layer: int | None = None, split: str = "t
 
 def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | None = None, data_dir: str | None = None,
             kernels: tuple[str, ...] = ("linear", "rbf"), val_size: int = 2000, on_result=None,
-            weights: str = "pretrained") -> dict:
+            weights: str = "pretrained", dataset: str | None = None) -> dict:
     """Linear and RBF SVMs on pixels and on each layer's codes; written to RUN/svm.json and returned.
 
     The codes come from the greedily pretrained stack (`weights="pretrained"`, the paper's
@@ -184,7 +188,7 @@ def svm_run(run: str | os.PathLike, train_size: int = 10000, test_size: int | No
     for name, value, low in (("train_size", train_size, 10), ("test_size", test_size, 1), ("val_size", val_size, 1)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise UsageError(f"`{name}` must be a whole number >= {low}, got {value!r}")
-    folder, data, _ = _open(run, data_dir, "cpu")
+    folder, data, _ = _open(run, data_dir, "cpu", dataset)
     config, dataset = folder.config, data.dataset
     if dataset.test is None or dataset.test_labels is None or dataset.train_labels is None:
         raise UsageError(f"dataset {config.data.dataset!r} has no labelled test split; SVMs need labels")

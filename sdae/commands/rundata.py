@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -34,9 +35,12 @@ class RunData:
     def facts(self) -> DataFacts:
         """What a run records about its data, to use it again and to recognise it."""
         dataset = self.dataset
+        scaling = dataset.scaling
         return DataFacts(dataset.input_dim, tuple(dataset.image_shape) if dataset.image_shape else None,
-                         float(dataset.scaling.offset), float(dataset.scaling.scale), dataset.source, len(self.train),
-                         0 if self.val is None else len(self.val), dataset.fingerprint())
+                         scaling.offset if scaling.per_feature else float(scaling.offset),
+                         scaling.scale if scaling.per_feature else float(scaling.scale), dataset.source,
+                         len(self.train), 0 if self.val is None else len(self.val), dataset.fingerprint(), scaling.rule,
+                         dataset.classes)
 
     def class_count(self) -> int:
         """K for training labels 0..K-1; refuses labels that are missing, negative, too many, or one class only."""
@@ -57,7 +61,10 @@ class RunData:
 def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None = None) -> RunData:
     """Load the data, check it is the data the run recorded (if given), split it by the seed, put it on the device."""
     data = config.data
-    dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale)
+    if recorded is not None and not data.builtin and not os.path.exists(data.dataset):
+        raise DataError(f"dataset file {data.dataset} does not exist; the run was trained on it: if it moved, point "
+                        "the run at its new place with `dataset`")
+    dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale, data.scaling)
     if recorded is not None:
         _check_same(dataset, recorded)
     setup = torch.Generator().manual_seed(config.seed)

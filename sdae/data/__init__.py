@@ -1,4 +1,5 @@
-"""Datasets: MNIST's IDX files, scikit-learn's digits, natural image patches, the user's .npy/.npz arrays.
+"""Datasets: MNIST's IDX files, scikit-learn's digits, natural image patches, the user's .npy/.npz arrays
+and image folders.
 
 `load_dataset(spec)` gives a `Dataset` (examples as stored, labels, the `Scaling` to [0, 1]);
 `Dataset.examples(split, device)` puts a split on a device as `Examples`, whose `batch(index)`
@@ -8,12 +9,13 @@ gives float32 rows in [0, 1]; `split_indices` draws a run's validation part.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import torch
 
-from sdae.data import arrays, mnist, variants
-from sdae.data.dataset import Dataset, Examples, Scaling, split_indices
+from sdae.data import arrays, folders, mnist, variants
+from sdae.data.dataset import Dataset, Examples, Scaling, fit_scaling, split_indices
 from sdae.errors import UsageError
 
 __all__ = ["Dataset", "Examples", "Scaling", "load_dataset", "load_digits", "split_indices"]
@@ -42,11 +44,40 @@ def load_digits(limit: int | None = None) -> Dataset:
 
 
 def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None,
-                 scale: float = 1.0) -> Dataset:
+                 scale: float = 1.0, scaling: str = "global") -> Dataset:
     """Load a dataset by name (`mnist`, `digits`, `patches`, one of the 2007 benchmark problems in
-    `variants.NAMES`, made at `scale` times the published sizes) or from a `.npz`/`.npy` path."""
+    `variants.NAMES`, made at `scale` times the published sizes) or from a `.npz`/`.npy` path, a folder of
+    `.npy` shards or a folder of greyscale images (`sdae.data.folders`: flat, or one subfolder per class).
+
+    `scaling`: "global" (each dataset's own rule: bytes / 255, digits / 16, a file's values by
+    `fit_scaling`'s global rule), "feature" (every feature min-max scaled on its own, from the
+    training examples) or "none" (the values as stored: real-valued data, for an affine output). Raises UsageError for an unknown name or option, DataError for unusable data.
+    """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"`limit` must be a positive number of examples, got {limit!r}")
+    if scaling not in ("global", "feature", "none"):
+        raise UsageError(f"`scaling` must be global, feature or none, got {scaling!r}")
+    dataset = _load(spec, data_dir, limit, scale, scaling)
+    if scaling == "feature" and not dataset.scaling.per_feature:
+        dataset = replace(dataset, scaling=_feature_scaling(dataset))
+    if scaling == "none":
+        dataset = replace(dataset, scaling=Scaling(0.0, 1.0, "none"))
+    return dataset
+
+
+def _feature_scaling(dataset: Dataset) -> Scaling:
+    """Each feature's own minimum and maximum over the training examples (read in chunks where mapped)."""
+    train = dataset.train
+    chunks = train.chunks() if hasattr(train, "chunks") else (train.numpy(),)
+    low = high = None
+    for chunk in chunks:
+        chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
+        low = chunk_low if low is None else np.minimum(low, chunk_low)
+        high = chunk_high if high is None else np.maximum(high, chunk_high)
+    return fit_scaling(low, high, False, "feature", dataset.name)
+
+
+def _load(spec: str, data_dir, limit: int | None, scale: float, scaling: str) -> Dataset:
     if spec == "mnist":
         return mnist.load(data_dir, limit)
     if spec == "digits":
@@ -59,7 +90,10 @@ def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: in
         from sdae.data import benchmark_store
 
         return benchmark_store.load(spec, scale, data_dir, limit)
+    if os.path.isdir(spec) and not str(spec).endswith(".npy") and folders.holds_images(spec):
+        return folders.load(spec, limit)
     if str(spec).endswith((".npz", ".npy")) or os.path.isdir(spec):
-        return arrays.load(spec, limit)
+        return arrays.load(spec, limit, scaling)
     raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, "
-                     f"{', '.join(variants.NAMES)}, a path ending in .npz or .npy, or a folder of .npy shards")
+                     f"{', '.join(variants.NAMES)}, a path ending in .npz or .npy, a folder of images, or a folder "
+                     "of .npy shards")

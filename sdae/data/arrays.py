@@ -2,9 +2,8 @@
 
 `.npz`: `x_train` (or `x`), optionally `y_train` (or `y`), `x_test`, `y_test`, read into memory.
 A `.npy` file, or a folder of `.npy` shards, holds training examples only; it is memory-mapped and
-never read whole (see `sdae.data.mapped`): use it for data larger than memory. Examples are (N, D) or (N, H, W) images; uint8 data is scaled by
-1/255, data already in [0, 1] is kept, anything else is min-max scaled with the training data's
-minimum and maximum (recorded in the run). Files are read with `allow_pickle=False`: a pickled
+never read whole (see `sdae.data.mapped`): use it for data larger than memory. Examples are (N, D) or
+(N, H, W) images, scaled by the rule of `sdae.data.dataset.fit_scaling` (recorded in the run). Files are read with `allow_pickle=False`: a pickled
 (object) array is refused and never unpickled.
 """
 
@@ -12,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from types import MappingProxyType
@@ -19,9 +19,9 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from sdae.data.dataset import Dataset, Scaling
+from sdae.data.dataset import SQUEEZED, Dataset, Scaling, fit_scaling, squeezed_features
 from sdae.data.mapped import MappedRows, open_rows
-from sdae.errors import DataError
+from sdae.errors import DataError, SDAEWarning
 
 MAGIC = MappingProxyType({".npy": b"\x93NUMPY", ".npz": b"PK"})
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -59,19 +59,41 @@ def check_labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def scaling_for(x: np.ndarray) -> Scaling:
-    """uint8 data is scaled by 1/255; data already in [0, 1] is kept; anything else is min-max scaled."""
-    if x.dtype == np.uint8:
-        return Scaling(0.0, 1.0 / 255.0)
-    return _scaling_between(float(x.min()), float(x.max()))
+def scaling_for(x: np.ndarray, rule: str = "global", where: str = "", is_bytes: bool | None = None) -> Scaling:
+    """The scaling of training examples `x` ((N, D) or (N, H, W)) under `rule` (see `fit_scaling`); `is_bytes`
+    says the values were uint8 before a conversion (default: x's own dtype). Warns (SDAEWarning) when the global
+    min-max rule squeezes most features into a sliver of [0, 1]. Raises DataError when all values are equal."""
+    flat = x.reshape(len(x), -1)
+    low, high = flat.min(axis=0), flat.max(axis=0)
+    scaling = fit_scaling(low, high, x.dtype == np.uint8 if is_bytes is None else is_bytes, rule, where)
+    warn_if_squeezed(low, high, scaling, where)
+    return scaling
 
 
-def _scaling_between(low: float, high: float) -> Scaling:
-    if low >= 0.0 and high <= 1.0:
-        return Scaling(0.0, 1.0)
-    if high == low:
-        raise DataError(f"all values are {low}: nothing to learn")
-    return Scaling(low, 1.0 / (high - low))
+def warn_if_squeezed(low: np.ndarray, high: np.ndarray, scaling: Scaling, where: str = "") -> None:
+    squeezed = squeezed_features(low, high, scaling)
+    if scaling.rule == "min-max" and len(low) > 1 and squeezed > len(low) / 2:
+        warnings.warn(f"{where or 'the data'}: one minimum and maximum for all features leaves {squeezed} of "
+                      f"{len(low)} features within {SQUEEZED:.0%} of [0, 1]; scale each feature on its own with "
+                      "`scaling`='feature'", SDAEWarning, stacklevel=3)
+
+
+def check_against(x: np.ndarray, scaling: Scaling, where: str, reference: str, warn: bool = True) -> None:
+    """Refuse examples `x` that the training data's scaling maps far outside [0, 1] (below -1 or above 2: e.g.
+    test bytes 0..255 beside training values divided by 255); warn when they land a little outside
+    (below -0.1 or above 1.1). Raises DataError naming both arrays and their ranges."""
+    flat = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1)))
+    scaled = scaling.apply(flat)
+    low, high = float(scaled.min()), float(scaled.max())
+    if -0.1 <= low and high <= 1.1 or (not warn and -1.0 <= low and high <= 2.0):
+        return
+    raw = f"values from {float(x.min()):g} to {float(x.max()):g}"
+    mapped = (f"{reference}'s scaling ({scaling.rule}) puts them at {low:.3g} to {high:.3g}, where the network "
+              f"knows [0, 1]")
+    if low < -1.0 or high > 2.0:
+        raise DataError(f"{where}: {raw}; {mapped}: it was not scaled as {reference} was; scale both alike "
+                        "(e.g. both divided by 255, or neither)")
+    warnings.warn(f"{where}: {raw}; {mapped}", SDAEWarning, stacklevel=2)
 
 
 def _as_stored(x: np.ndarray) -> torch.Tensor:
@@ -100,27 +122,29 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: damaged {path.suffix} file ({type(e).__name__}: {e})") from None
 
 
-def _check_mapped(rows: MappedRows, where: str) -> Scaling:
+def _check_mapped(rows: MappedRows, where: str, rule: str = "global") -> Scaling:
     """The checks of `check_examples` and `scaling_for`, a chunk at a time; returns the scaling."""
     _check_dtype(rows.dtype, where)
     if rows.shape[1] == 0:
         raise DataError(f"{where}: no features (shape {rows.shape})")
-    if rows.dtype == np.uint8:
-        return Scaling(0.0, 1.0 / 255.0)
-    low, high = math.inf, -math.inf
+    if rows.dtype == np.uint8 and rule == "global":
+        return Scaling(0.0, 1.0 / 255.0, "bytes")  # bytes need no pass over the data
+    low = high = None
     for chunk in rows.chunks():
         if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
             raise DataError(f"{where}: some values are NaN or infinite")
-        low, high = min(low, float(chunk.min())), max(high, float(chunk.max()))
-    if max(abs(low), abs(high)) > FLOAT32_MAX:
-        raise DataError(f"{where}: values reach {max(abs(low), abs(high)):.3g}, beyond float32's range; rescale the data")
-    try:
-        return _scaling_between(low, high)
-    except DataError as e:
-        raise DataError(f"{where}: {e}") from None
+        chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
+        low = chunk_low if low is None else np.minimum(low, chunk_low)
+        high = chunk_high if high is None else np.maximum(high, chunk_high)
+    largest = max(abs(float(low.min())), abs(float(high.max())))
+    if largest > FLOAT32_MAX:
+        raise DataError(f"{where}: values reach {largest:.3g}, beyond float32's range; rescale the data")
+    scaling = fit_scaling(low, high, rows.dtype == np.uint8, rule, where)
+    warn_if_squeezed(low, high, scaling, where)
+    return scaling
 
 
-def load_mapped(path: str | os.PathLike, limit: int | None = None) -> Dataset:
+def load_mapped(path: str | os.PathLike, limit: int | None = None, rule: str = "global") -> Dataset:
     """A .npy file or a folder of .npy shards, memory-mapped (training examples, no labels)."""
     path = Path(path)
     if not path.exists():
@@ -128,7 +152,7 @@ def load_mapped(path: str | os.PathLike, limit: int | None = None) -> Dataset:
     if path.is_file():
         _read_magic(path)
     rows = open_rows(path)
-    scaling = _check_mapped(rows, str(path))
+    scaling = _check_mapped(rows, str(path), rule)
     if limit is not None and limit < len(rows):
         rows = MappedRows(_first_rows(rows, limit))
     shape = rows.parts[0].shape[1:]
@@ -164,10 +188,12 @@ def _read_magic(path: Path) -> None:
         raise DataError(f"{path}: not a {path.suffix} file (it does not begin as NumPy writes one)")
 
 
-def load(path: str | os.PathLike, limit: int | None = None) -> Dataset:
+def load(path: str | os.PathLike, limit: int | None = None, rule: str = "global") -> Dataset:
+    """A `.npz` file (read whole) or a `.npy` file or folder of shards (memory-mapped), scaled by `rule`
+    (`fit_scaling`); an `.npz` file's `x_test` is checked against `x_train`'s scaling (`check_against`)."""
     path = Path(path)
     if path.suffix == ".npy" or path.is_dir():
-        return load_mapped(path, limit)
+        return load_mapped(path, limit, rule)
     arrays = _read(path)
     if "x" in arrays and "x_train" not in arrays:
         arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y", None)
@@ -185,13 +211,12 @@ def load(path: str | os.PathLike, limit: int | None = None) -> Dataset:
     if limit is not None:
         x_train = x_train[:limit]
         y_train = None if y_train is None else y_train[:limit]
-    try:
-        scaling = scaling_for(x_train)
-    except DataError as e:
-        raise DataError(f"{path}[x_train]: {e}") from None
+    scaling = scaling_for(x_train, rule, f"{path}[x_train]")
     if x_test is not None and (x_test.dtype == np.uint8) != (x_train.dtype == np.uint8):
         # one scaling serves both: bytes and other numbers would need different ones
         raise DataError(f"{path}: x_train is {x_train.dtype} but x_test is {x_test.dtype}; save both as uint8 or neither")
+    if x_test is not None:
+        check_against(x_test, scaling, f"{path}[x_test]", "x_train")
     return Dataset(
         name=str(path),
         train=_as_stored(x_train),

@@ -117,7 +117,7 @@ def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None)
         train_labels=torch.from_numpy(y),
         test=torch.from_numpy(arrays["x_test"]),
         test_labels=torch.from_numpy(arrays["y_test"]),
-        scaling=Scaling(0.0, 1.0 / 255.0),
+        scaling=Scaling(0.0, 1.0 / 255.0, "bytes"),
         image_shape=(variants.SIZE, variants.SIZE),
         source=str(path),
         val_count=val_count,

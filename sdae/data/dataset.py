@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,16 +29,83 @@ DEVICE_SHARE = 0.5  # mapped data is copied to a CUDA device when it needs at mo
 
 @dataclass(frozen=True)
 class Scaling:
-    """x01 = (stored - offset) * scale maps stored values to [0, 1]."""
+    """x01 = (stored - offset) * scale maps stored values to [0, 1]; `invert` maps back.
 
-    offset: float = 0.0
-    scale: float = 1.0
+    `offset` and `scale` are floats (one rule for every feature) or tuples of floats, one per feature
+    (`per_feature`). `rule` says how they were chosen (see `fit_scaling`): "bytes" (uint8 data, / 255),
+    "unit" (values already in [0, 1], kept), "min-max" (the training values' minimum and maximum),
+    "feature" (each feature's own minimum and maximum), or "given" (set by a loader or the user).
+    """
+
+    offset: float | tuple[float, ...] = 0.0
+    scale: float | tuple[float, ...] = 1.0
+    rule: str = "given"
+    _tensors: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    @property
+    def per_feature(self) -> bool:
+        return isinstance(self.offset, tuple)
+
+    def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if device not in self._tensors:  # copied to a device once, not per batch
+            self._tensors[device] = (torch.tensor(self.offset, dtype=torch.float32, device=device),
+                                     torch.tensor(self.scale, dtype=torch.float32, device=device))
+        return self._tensors[device]
 
     def apply(self, values: torch.Tensor) -> torch.Tensor:
+        """Stored values (..., features) as float32 in the network's units."""
         x = values.float()
+        if self.per_feature:
+            offset, scale = self._on(x.device)
+            return (x - offset) * scale
         if self.offset:
             x = x - self.offset
         return x * self.scale if self.scale != 1.0 else x
+
+    def invert(self, x01: torch.Tensor) -> torch.Tensor:
+        """Values in the network's units (..., features) back in the data's own units (float32)."""
+        x = x01.float()
+        if self.per_feature:
+            offset, scale = self._on(x.device)
+            return x / scale + offset
+        return x / self.scale + self.offset
+
+
+def fit_scaling(low: np.ndarray, high: np.ndarray, is_bytes: bool, rule: str = "global", where: str = "") -> Scaling:
+    """The scaling of training data whose features range from `low` to `high` ((features,) arrays).
+
+    `rule="global"`: uint8 data is divided by 255 ("bytes"), data already within [0, 1] is kept ("unit"),
+    anything else is min-max scaled with the minimum and maximum over all its values ("min-max").
+    `rule="feature"`: each feature min-max scaled with its own minimum and maximum ("feature"; a constant
+    feature maps to 0). `rule="none"`: the values as they are ("none"; for real-valued data and an affine
+    output). The same rule serves the command line, `load_dataset` and the estimators.
+    Raises DataError when every value is the same (nothing to learn).
+    """
+    lo, hi = float(np.min(low)), float(np.max(high))
+    if rule == "none":
+        return Scaling(0.0, 1.0, "none")
+    if is_bytes and rule != "feature":
+        return Scaling(0.0, 1.0 / 255.0, "bytes")
+    if hi == lo:
+        raise DataError(f"{where + ': ' if where else ''}all values are {lo}: nothing to learn")
+    if rule == "feature":
+        span = np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)
+        scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0)
+        return Scaling(tuple(float(v) for v in low), tuple(float(v) for v in scale), "feature")
+    if lo >= 0.0 and hi <= 1.0:
+        return Scaling(0.0, 1.0, "unit")
+    return Scaling(lo, 1.0 / (hi - lo), "min-max")
+
+
+SQUEEZED = 0.01  # a feature whose values span less than this share of [0, 1] after scaling is squeezed
+
+
+def squeezed_features(low: np.ndarray, high: np.ndarray, scaling: Scaling) -> int:
+    """How many features end within `SQUEEZED` of [0, 1] under `scaling` (their own range scaled)."""
+    if scaling.per_feature:
+        return 0
+    span = (np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)) * scaling.scale
+    return int((span < SQUEEZED).sum())
 
 
 @dataclass
@@ -54,6 +121,7 @@ class Dataset:
     image_shape: tuple[int, int] | None
     source: str | None = None  # the folder or file it was read from
     val_count: int | None = None  # the last val_count training examples are a published validation split
+    classes: tuple[str, ...] | None = None  # the names of labels 0..K-1, where the data names them (image folders)
 
     @property
     def input_dim(self) -> int:
@@ -145,7 +213,8 @@ class Examples:
 def as_examples(data, name: str, unit_range: bool = False) -> Examples | None:
     """`Examples` as they are, or a 2-D tensor or NumPy array of examples (float, used as given).
 
-    `unit_range=True` (the data feeds a cross-entropy loss) refuses values outside [0, 1].
+    `unit_range=True` (the data is reconstructed through a Sigmoid) refuses values outside [0, 1] with
+    DataError, naming two remedies that work: scale the data into [0, 1], or train a network with an affine output.
     """
     import numpy as np
 
@@ -164,8 +233,9 @@ def as_examples(data, name: str, unit_range: bool = False) -> Examples | None:
         raise DataError(f"`{name}` holds NaN or infinite values")
     low, high = float(values.min()), float(values.max())
     if unit_range and (low < 0 or high > 1):
-        raise DataError(f"`{name}` has values from {low:g} to {high:g}, but the cross-entropy loss needs them in [0, 1]; "
-                        "scale them (e.g. divide by the maximum), or pass `loss`='mse'")
+        raise DataError(f"`{name}` has values from {low:g} to {high:g}, but a Sigmoid output reconstructs values in "
+                        "[0, 1]; scale them into [0, 1] (x - min) / (max - min), or build the network with "
+                        "`output`='affine' (squared error, for real-valued data)")
     return Examples(values)
 
 

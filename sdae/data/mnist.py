@@ -186,7 +186,7 @@ def load(data_dir: str | os.PathLike | None = None, limit: int | None = None) ->
         train_labels=torch.from_numpy(train_labels.astype(np.int64)),
         test=torch.from_numpy(test.reshape(len(test), -1).copy()),
         test_labels=torch.from_numpy(test_labels.astype(np.int64)),
-        scaling=Scaling(0.0, 1.0 / 255.0),
+        scaling=Scaling(0.0, 1.0 / 255.0, "bytes"),
         image_shape=(28, 28),
         source=str(found["train_images"].parent.resolve()),
     )

@@ -12,15 +12,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sdae.corruption import parse_noise
 from sdae.data import Examples, Scaling, split_indices
-from sdae.data.arrays import scaling_for
-from sdae.device import resolve_device
-from sdae.model import StackedDenoisingAutoencoder, check_fits
-from sdae.options import TrainOptions
+from sdae.data.arrays import check_against, scaling_for
+from sdae.device import check_fits, resolve_device
 from sdae.sklearn.common import (
+    PARAMETER_DOCS,
+    network,
+    train_options,
     as_float_tensor,
     check_params,
     epochs_for,
     progress,
+    quiet_unless_verbose,
     seed_from,
 )
 from sdae.stages import best_record, pretrain, supervised_finetune
@@ -57,10 +59,19 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         For pretraining; fine-tuning uses half of it with a cosine decay.
     optimizer : {"adam", "sgd"}, default="adam"
         (`--optimizer`, `TrainOptions.optimizer`)
+    {PARAMETER_DOCS}
+    scaling : {"global", "feature", "none"}, default="global"
+        How X maps to [0, 1], by the same rule as `sdae pretrain --scaling` (`DataOptions.scaling`):
+        "global" divides uint8 arrays by 255, keeps values already in [0, 1], and otherwise uses one
+        minimum and maximum for all features (with a warning when that squeezes most features into a
+        sliver of [0, 1]); "feature" scales each feature by its own minimum and maximum (tables);
+        "none" keeps the values (real-valued data; `output="auto"` then chooses an affine output).
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : bool, default=False
-        Progress bars and one line per epoch on standard error.
+        Progress bars and one line per epoch on standard error, and sdae's notices from `fit` (an
+        `sdae.errors.SDAEWarning`, e.g. dead units), as Python's warning filters let them through;
+        False: `fit` is quiet, its notices silenced.
 
     Attributes
     ----------
@@ -96,6 +107,14 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         batch_size=128,
         learning_rate=1e-3,
         optimizer="adam",
+        momentum=0.9,
+        weight_decay=0.0,
+        warmup=5.0,
+        activation="relu",
+        output="auto",
+        tol=1e-4,
+        n_iter_no_change=10,
+        scaling="global",
         device="cpu",
         random_state=None,
         verbose=False,
@@ -110,9 +129,18 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.optimizer = optimizer
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.activation = activation
+        self.output = output
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.scaling = scaling
         self.device = device
         self.random_state = random_state
 
+    @quiet_unless_verbose
     def fit(self, X, y):
         """Pretrain on X, then fine-tune on (X, y).
 
@@ -132,6 +160,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, Integral)
                                           or self.patience < 1):
             raise ValueError(f"patience must be None or a whole number >= 1, got {self.patience!r}")
+        is_bytes = getattr(X, "dtype", None) == np.uint8  # before validation makes it float
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
@@ -146,22 +175,21 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         if len(val_index) == 0:
             raise ValueError(f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
                              "give more data or a larger fraction")
-        scaling = scaling_for(X[train_index.numpy()])
+        scaling = scaling_for(X[train_index.numpy()], self.scaling, "X", is_bytes)
         values = as_float_tensor(X).to(device)
         labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
         train = Examples(values[train_index.to(device)], scaling)
         val = Examples(values[val_index.to(device)], scaling)
-        model = StackedDenoisingAutoencoder([X.shape[1], *hidden], generator=setup).to(device)
+        model = network(self, X.shape[1], hidden, setup, train).to(device)
         generator = torch.Generator(device=device).manual_seed(seed)
-        options = dict(batch_size=self.batch_size, optimizer=self.optimizer)
         hooks = progress(self.verbose)
-        pretrain(model, train, val, noise, TrainOptions(epochs=epochs_for(self.pretrain_epochs, len(train), self.batch_size, 10),
-                                                        lr=self.learning_rate, **options), generator, hooks=hooks)
+        pretrain(model, train, val, noise, train_options(self, epochs_for(self.pretrain_epochs, len(train), self.batch_size, 10),
+                                                         self.learning_rate), generator, hooks=hooks)
         model.add_head(len(self.classes_), generator=setup)
         records = supervised_finetune(
             model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
-            TrainOptions(epochs=epochs_for(self.epochs, len(train), self.batch_size, 30), lr=self.learning_rate / 2,
-                         schedule="cosine", **options), generator, self.patience, hooks=hooks)
+            train_options(self, epochs_for(self.epochs, len(train), self.batch_size, 30), self.learning_rate / 2,
+                          schedule="cosine"), generator, self.patience, hooks=hooks)
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.validation_scores_ = [1.0 - r.val_error for r in records]
@@ -171,6 +199,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
+        check_against(X, Scaling(*self.scaling_), "X", "the data `fit` saw", warn=False)
         x = Scaling(*self.scaling_).apply(as_float_tensor(X))
         with torch.no_grad():
             return self.model_.classify(x)
@@ -183,3 +212,6 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class of each example."""
         best = self._logits(X).argmax(1).numpy()  # checks fitted-ness first
         return self.classes_[best]
+
+
+SDAEClassifier.__doc__ = SDAEClassifier.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)

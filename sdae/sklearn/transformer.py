@@ -12,20 +12,22 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from sdae.codes import clean_codes
 from sdae.corruption import parse_noise
 from sdae.data import Examples, Scaling
-from sdae.data.arrays import scaling_for
-from sdae.device import resolve_device
-from sdae.model import StackedDenoisingAutoencoder, check_fits
-from sdae.options import TrainOptions
+from sdae.data.arrays import check_against, scaling_for
+from sdae.device import check_fits, resolve_device
 from sdae.sklearn.common import (
+    PARAMETER_DOCS,
+    network,
+    train_options,
     as_float_tensor,
     check_params,
     epochs_for,
     progress,
+    quiet_unless_verbose,
     seed_from,
 )
 from sdae.stages import finetune, pretrain
@@ -59,6 +61,13 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         (`--lr`, `TrainOptions.lr`)
     optimizer : {"adam", "sgd"}, default="adam"
         (`--optimizer`, `TrainOptions.optimizer`)
+    {PARAMETER_DOCS}
+    scaling : {"global", "feature", "none"}, default="global"
+        How X maps to [0, 1], by the same rule as `sdae pretrain --scaling` (`DataOptions.scaling`):
+        "global" divides uint8 arrays by 255, keeps values already in [0, 1], and otherwise uses one
+        minimum and maximum for all features (with a warning when that squeezes most features into a
+        sliver of [0, 1]); "feature" scales each feature by its own minimum and maximum (tables);
+        "none" keeps the values (real-valued data; `output="auto"` then chooses an affine output).
     tied : bool, default=False
         Tie each decoder weight to its encoder weight, transposed.
     device : str, default="cpu"
@@ -66,7 +75,9 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling and the noise.
     verbose : bool, default=False
-        Progress bars and one line per epoch on standard error.
+        Progress bars and one line per epoch on standard error, and sdae's notices from `fit` (an
+        `sdae.errors.SDAEWarning`, e.g. dead units), as Python's warning filters let them through;
+        False: `fit` is quiet, its notices silenced.
 
     Attributes
     ----------
@@ -75,6 +86,7 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     components_ : ndarray of shape (hidden_layer_sizes[0], n_features_in_)
         The first layer's weights (its filters).
     scaling_ : tuple of (offset, scale)
+        x01 = (x - offset) * scale; floats, or tuples of one per feature with `scaling="feature"`.
         Inputs are mapped to [0, 1] as (X - offset) * scale before the network sees them.
     loss_curve_ : list of float
         Mean training loss of each epoch, pretraining pairs first, then fine-tuning.
@@ -103,6 +115,14 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         batch_size=128,
         learning_rate=2e-3,
         optimizer="adam",
+        momentum=0.9,
+        weight_decay=0.0,
+        warmup=5.0,
+        activation="relu",
+        output="auto",
+        tol=1e-4,
+        n_iter_no_change=10,
+        scaling="global",
         tied=False,
         device="cpu",
         random_state=None,
@@ -116,11 +136,20 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.optimizer = optimizer
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.activation = activation
+        self.output = output
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.scaling = scaling
         self.tied = tied
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
+    @quiet_unless_verbose
     def fit(self, X, y=None):
         """Pretrain (and fine-tune) on X.
 
@@ -140,23 +169,23 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, Integral)
                                        or not 1 <= self.layer <= len(hidden)):
             raise ValueError(f"layer must be None or a hidden layer 1..{len(hidden)}, got {self.layer!r}")
+        is_bytes = getattr(X, "dtype", None) == np.uint8  # before validation makes it float
         X = validate_data(self, X, dtype=(np.float32, np.float64))
         noise = parse_noise(self.noise)
         device = resolve_device(self.device)
         check_fits([X.shape[1], *hidden], device)
         seed = seed_from(self.random_state)
-        scaling = scaling_for(X)
+        scaling = scaling_for(X, self.scaling, "X", is_bytes)
         examples = Examples(as_float_tensor(X).to(device), scaling)
-        model = StackedDenoisingAutoencoder([X.shape[1], *hidden], tied=self.tied, generator=torch.Generator().manual_seed(seed))
-        model.to(device)
+        model = network(self, X.shape[1], hidden, torch.Generator().manual_seed(seed), examples).to(device)
         generator = torch.Generator(device=device).manual_seed(seed)
-        options = dict(batch_size=self.batch_size, optimizer=self.optimizer, lr=self.learning_rate)
         epochs = epochs_for(self.pretrain_epochs, len(X), self.batch_size, floor=10)
         hooks = progress(self.verbose)
-        records = pretrain(model, examples, None, noise, TrainOptions(epochs=epochs, **options), generator, hooks=hooks)
+        records = pretrain(model, examples, None, noise, train_options(self, epochs, self.learning_rate), generator,
+                           hooks=hooks)
         if self.finetune_epochs:
-            records += finetune(model, examples, None, noise, TrainOptions(epochs=self.finetune_epochs, **options), generator,
-                                hooks=hooks)
+            records += finetune(model, examples, None, noise, train_options(self, self.finetune_epochs, self.learning_rate),
+                                generator, hooks=hooks)
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.components_ = model.encoder_layer(1).linear.weight.detach().numpy().copy()
@@ -178,15 +207,62 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
         layer = self.model_.depth if self.layer is None else self.layer
+        check_against(X, Scaling(*self.scaling_), "X", "the data `fit` saw", warn=False)
         if X.dtype == np.float64:  # computed in float64, so that a row's code does not depend on its batch
             encoder = copy.deepcopy(self.model_.encoder[:layer]).double()
-            offset, scale = self.scaling_
+            offset, scale = (torch.as_tensor(v, dtype=torch.float64) for v in self.scaling_)
             with torch.no_grad():
                 return encoder((torch.tensor(X) - offset) * scale).numpy()
         examples = Examples(as_float_tensor(X), Scaling(*self.scaling_))
         return clean_codes(self.model_, layer, examples).numpy()
 
+    def inverse_transform(self, X):
+        """The network's reconstruction from codes of the chosen layer, in the input's own units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, layer width)
+            Codes, as `transform` gives them.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_), of X's dtype (float32 or float64)
+            `model_.to_raw(model_.decode(codes))`: the decoders' output mapped back through `scaling_`.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=(np.float32, np.float64))
+        layer = self.model_.depth if self.layer is None else self.layer
+        if X.shape[1] != self.model_.sizes[layer]:
+            raise ValueError(f"X has {X.shape[1]} features, but layer {layer}'s codes have {self.model_.sizes[layer]}")
+        with torch.no_grad():
+            x01 = self.model_.decode(torch.as_tensor(X, dtype=torch.float32), layer)
+            return self.model_.to_raw(x01).numpy().astype(X.dtype)
+
+    def score_samples(self, X):
+        """The negative reconstruction error of each example: higher is more like the training data (for novelty
+        detection, as scikit-learn's novelty detectors score).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus the mean squared difference, over features and in the network's units ([0, 1] after
+            `scaling_`), between each clean example and the whole network's reconstruction of it.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
+        x01 = Scaling(*self.scaling_).apply(as_float_tensor(X))
+        with torch.no_grad():
+            error = ((self.model_(x01) - x01) ** 2).mean(1)
+        return (-error).numpy().astype(X.dtype)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+SDAETransformer.__doc__ = SDAETransformer.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)

@@ -67,6 +67,8 @@ def package(run: str | os.PathLike, out: str | os.PathLike, name: str, commands:
     folder = RunFolder.open(run, writes=False)
     if folder.status.finetune != "complete" or not (folder.path / EVALUATION).is_file():
         raise RunFolderError(f"{folder.path}: package a run that is fine-tuned and evaluated (sdae evaluate RUN)")
+    if folder.status.supervised:
+        raise RunFolderError(f"{folder.path}: fine-tuned on labels; package a denoising run (its decoder is trained)")
     evaluation = json.loads((folder.path / EVALUATION).read_text(encoding="utf-8"))
     records = folder.read_metrics()
     config, facts = folder.config, folder.facts
@@ -77,8 +79,10 @@ def package(run: str | os.PathLike, out: str | os.PathLike, name: str, commands:
                                                          "rule": facts.rule}},
         "data": {"dataset": Path(config.data.dataset).name if not config.data.builtin else config.data.dataset,
                  "training_examples": facts.n_train, "validation_examples": facts.n_val,
+                 "image_shape": None if facts.image_shape is None else list(facts.image_shape),
                  "fingerprint": facts.fingerprint},
-        "training": {"noise": config.noise, "pretrain": config.pretrain.to_dict(),
+        "training": {"noise": config.noise, "finetune_kind": folder.status.finetune_kind,
+                     "pretrain": config.pretrain.to_dict(),
                      "finetune": None if config.finetune is None else config.finetune.to_dict(),
                      "seed": config.seed, "seconds": round(sum(r.seconds for r in records), 1)},
         "commands": list(commands),

@@ -9,7 +9,8 @@ import torch
 
 import sdae
 from sdae.commands.rundata import prepare
-from sdae.loop import make_optimizer, train_epoch
+from sdae.loop import train_epoch
+from sdae.schedule import make_optimizer
 from sdae.objectives import reconstruction_loss
 from sdae.options import TrainOptions
 

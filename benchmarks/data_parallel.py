@@ -57,6 +57,7 @@ def other_draws(path: str, epochs: int, seeds: list[int]) -> list[float]:
     import sdae
     from sdae.commands.rundata import prepare
     from sdae.options import TrainOptions
+    from sdae.loading import load_model
     from sdae.runfolder import PRETRAINED
 
     folder = sdae.RunFolder.open(path)
@@ -64,7 +65,7 @@ def other_draws(path: str, epochs: int, seeds: list[int]) -> list[float]:
     data = prepare(config, torch.device("cpu"), folder.data_facts)
     losses = []
     for seed in seeds:
-        model = folder.load_model(PRETRAINED)
+        model = load_model(folder, PRETRAINED)
         records = sdae.finetune(model, data.train, data.val, sdae.parse_noise(config.noise), TrainOptions(epochs=epochs),
                                 torch.Generator().manual_seed(seed))
         losses.append(records[-1].val_loss)

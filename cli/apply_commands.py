@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from .options import working_on
+
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm  # imported where a bar is drawn: the command line starts without it
 
 
 class Bars:
@@ -14,7 +18,9 @@ class Bars:
     only, and not at all when `quiet`; called as the library's `on_progress(stage, done, total)`."""
 
     def __init__(self, quiet: bool = False):
-        self.quiet, self.bar, self.stage = quiet, None, None
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+        self.stage: str | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet:
@@ -24,8 +30,10 @@ class Bars:
 
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=stage, unit="example", leave=False, file=sys.stderr, disable=None,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, desc=stage, unit="example", leave=False, file=sys.stderr, disable=None, dynamic_ncols=True
+            )
+        assert self.bar is not None  # made with the stage's first report
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -42,14 +50,27 @@ class Bars:
 
 @click.command()
 @click.argument("run", type=click.Path())
-@click.option("--input", "input", required=True, type=click.Path(),
-              help="An .npz file (its x, else x_test, else x_train), an .npy file, a folder of .npy shards, or images: "
-                   "a folder (flat, or one subfolder per class) or one file.")
-@click.option("--out", required=True, type=click.Path(),
-              help="Images in: the folder for the cleaned PNGs, same names (created if missing). Arrays in: the .npz "
-                   "file to write (x; with --noise also corrupted).")
-@click.option("--noise", default=None, help="Corrupt the inputs first (e.g. gaussian:0.3, masking:0.25), to show what "
-                                            "the network removes; images: NAME.noisy.png beside each cleaned one.")
+@click.option(
+    "--input",
+    "input",
+    required=True,
+    type=click.Path(),
+    help="An .npz file (its x, else x_test, else x_train), an .npy file, a folder of .npy shards, or images: "
+    "a folder (flat, or one subfolder per class) or one file.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="Images in: the folder for the cleaned PNGs, same names (created if missing). Arrays in: the .npz "
+    "file to write (x; with --noise also corrupted).",
+)
+@click.option(
+    "--noise",
+    default=None,
+    help="Corrupt the inputs first (e.g. gaussian:0.3, masking:0.25), to show what "
+    "the network removes; images: NAME.noisy.png beside each cleaned one.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="The seed of --noise.")
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--batch-size", type=int, default=1024, show_default=True, help="Examples per batch.")
@@ -62,15 +83,25 @@ def denoise(run, input, out, noise, seed, device, batch_size, overwrite, quiet):
     from sdae.commands.apply import denoise_input
 
     with Bars(quiet) as bars:
-        result = denoise_input(run, input, out, noise=noise, seed=seed, device=device, batch_size=batch_size,
-                               overwrite=overwrite, on_progress=bars)
+        result = denoise_input(
+            run,
+            input,
+            out,
+            noise=noise,
+            seed=seed,
+            device=device,
+            batch_size=batch_size,
+            overwrite=overwrite,
+            on_progress=bars,
+        )
     if result["note"]:
         click.echo(result["note"])
     images = result["kind"] == "images"
     noisy = ""
     if result["noise"]:
-        noisy = (f" (the inputs corrupted first by {result['noise']}, seed {result['seed']}"
-                 + ("; those as NAME.noisy.png)" if images else "; those as corrupted)"))
+        noisy = f" (the inputs corrupted first by {result['noise']}, seed {result['seed']}" + (
+            "; those as NAME.noisy.png)" if images else "; those as corrupted)"
+        )
     click.echo(f"wrote {result['count']} cleaned {'images' if images else 'examples'} to {result['out']}{noisy}")
     line = f"mean squared error against the clean inputs (in [0, 1]): {result['mse']:.5f}"
     if "input_mse" in result:

@@ -11,16 +11,27 @@ from .options import working_on
 
 @click.command()
 @click.argument("run", type=click.Path())
-@click.option("--format", "format", type=click.Choice(["onnx", "torchscript"]), required=True,
-              help="onnx (opset 17, for onnxruntime and the like; needs the onnx package) or torchscript "
-                   "(for torch.jit.load).")
-@click.option("--part", type=click.Choice(["encoder", "denoiser"]), required=True,
-              help="encoder: the codes after --layer; denoiser: the reconstruction.")
+@click.option(
+    "--format",
+    "format",
+    type=click.Choice(["onnx", "torchscript"]),
+    required=True,
+    help="onnx (opset 17, for onnxruntime and the like; needs the onnx package) or torchscript (for torch.jit.load).",
+)
+@click.option(
+    "--part",
+    type=click.Choice(["encoder", "denoiser"]),
+    required=True,
+    help="encoder: the codes after --layer; denoiser: the reconstruction.",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The file to write.")
 @click.option("--layer", type=int, default=None, help="Encoder: the layer whose codes come out.  [default: the top]")
-@click.option("--raw-output", is_flag=True,
-              help="Denoiser: the reconstruction in the data's own units, as the run stored them.  "
-                   "[default: the network's units, [0, 1] for a sigmoid output]")
+@click.option(
+    "--raw-output",
+    is_flag=True,
+    help="Denoiser: the reconstruction in the data's own units, as the run stored them.  "
+    "[default: the network's units, [0, 1] for a sigmoid output]",
+)
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
 def export(run, format, part, out, layer, raw_output, overwrite):
     """Write the encoder or the denoiser of RUN to one file, for use outside sdae.

@@ -56,20 +56,32 @@ def info(run, as_json):
             if last.val_error is not None:
                 best = best_record(rows)
                 val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
-            dead = "" if not last.dead_units else \
-                ", dead units " + " ".join(f"L{k}:{100 * f:.1f}%" for k, f in enumerate(last.dead_units, 1))
-            lines.append(f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss_function}), "
-                         f"{seconds:.1f} s{dead}")
+            dead = (
+                ""
+                if not last.dead_units
+                else ", dead units " + " ".join(f"L{k}:{100 * f:.1f}%" for k, f in enumerate(last.dead_units, 1))
+            )
+            lines.append(
+                f"  {where}: {last.epoch} epochs, last train {last.train_loss:.5f}{val} ({last.loss_function}), "
+                f"{seconds:.1f} s{dead}"
+            )
     files = sorted(p.name for p in folder.path.iterdir() if not p.name.startswith("."))
-    lines.insert(1, f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})")
+    lines.insert(
+        1,
+        f"run id     {folder.marker['run_id']} (created {folder.marker.get('created', '?')}, run format {folder.marker['format']})",
+    )
     lines.append(f"files      {', '.join(files)}")
     click.echo("\n".join(lines))
 
 
 def _scaling_text(scaling: dict) -> str:
-    rule = {"bytes": "bytes divided by 255", "unit": "values already in [0, 1], kept",
-            "min-max": "one minimum and maximum for every feature", "feature": "each feature's own minimum and maximum",
-            "given": "set by the dataset"}.get(scaling.get("rule", "given"), scaling.get("rule"))
+    rule = {
+        "bytes": "bytes divided by 255",
+        "unit": "values already in [0, 1], kept",
+        "min-max": "one minimum and maximum for every feature",
+        "feature": "each feature's own minimum and maximum",
+        "given": "set by the dataset",
+    }.get(scaling.get("rule", "given"), scaling.get("rule"))
     if isinstance(scaling["offset"], list):
         return f"x01 = (x - offset_j) * scale_j, per feature j ({rule})"
     return f"x01 = (x - {scaling['offset']:g}) * {scaling['scale']:g}  ({rule})"
@@ -77,8 +89,10 @@ def _scaling_text(scaling: dict) -> str:
 
 def _options_text(o: TrainOptions) -> str:
     extra = f", momentum {o.momentum:g}" if o.optimizer == "sgd" else ""
-    return (f"{o.epochs} epoch{'s' if o.epochs != 1 else ''}, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
-            f"weight decay {o.weight_decay:g}, loss {o.loss}")
+    return (
+        f"{o.epochs} epoch{'s' if o.epochs != 1 else ''}, {o.optimizer} lr {o.lr:g} ({o.schedule}, warmup {o.warmup:g} epochs){extra}, batch {o.batch_size}, "
+        f"weight decay {o.weight_decay:g}, loss {o.loss}"
+    )
 
 
 @click.command()
@@ -96,8 +110,10 @@ def evaluate(run, device, data_dir, dataset, as_json):
         return
     recon = results["reconstruction"]
     if results["reconstruction_weights"] != results["weights"]:
-        click.echo(f"reconstructions by {results['reconstruction_weights']}: supervised fine-tuning trained the encoder "
-                   "and the classifier, not the decoder")
+        click.echo(
+            f"reconstructions by {results['reconstruction_weights']}: supervised fine-tuning trained the encoder "
+            "and the classifier, not the decoder"
+        )
     click.echo(f"{'input':<18} {'MSE':>9} {'BCE':>9} {'input MSE':>10}")
     for name, row in recon.items():
         if isinstance(row, dict):
@@ -105,8 +121,10 @@ def evaluate(run, device, data_dir, dataset, as_json):
     click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
     if "classification" in results:
         c = results["classification"]
-        click.echo(f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples "
-                   f"(weights of epoch {c['best_epoch']}, chosen on validation)")
+        click.echo(
+            f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples "
+            f"(weights of epoch {c['best_epoch']}, chosen on validation)"
+        )
 
 
 @click.command()
@@ -123,13 +141,26 @@ def visualize(run, data_dir, dataset):
 @click.command()
 @click.argument("run", type=click.Path())
 @click.option("--layer", type=int, default=None, help="Encoder layer, 1 = next to the input.  [default: the top]")
-@click.option("--split", type=click.Choice(["train", "validation", "test"]), default=None,
-              help="Which of the run's own data.  [default: test]")
-@click.option("--input", "input", type=click.Path(), default=None,
-              help="New data instead of a split: an .npz file (its x, else x_test, else x_train), an .npy file, a "
-                   "folder of .npy shards, or images (a folder, flat or one subfolder per class, or one file).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="The .npz file to write (codes; labels; for images files, and classes).")
+@click.option(
+    "--split",
+    type=click.Choice(["train", "validation", "test"]),
+    default=None,
+    help="Which of the run's own data.  [default: test]",
+)
+@click.option(
+    "--input",
+    "input",
+    type=click.Path(),
+    default=None,
+    help="New data instead of a split: an .npz file (its x, else x_test, else x_train), an .npy file, a "
+    "folder of .npy shards, or images (a folder, flat or one subfolder per class, or one file).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The .npz file to write (codes; labels; for images files, and classes).",
+)
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 @click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
@@ -147,18 +178,28 @@ def encode(run, layer, split, input, out, device, data_dir, dataset, overwrite, 
 
         given = [name for name, value in (("split", split), ("dataset", dataset), ("data_dir", data_dir)) if value]
         if given:
-            raise UsageError(f"`input` gives new data to encode, and `{given[0]}` is about the run's own data: give "
-                             "one or the other")
+            raise UsageError(
+                f"`input` gives new data to encode, and `{given[0]}` is about the run's own data: give one or the other"
+            )
         with Bars(quiet) as bars:
-            result = encode_input(run, input, layer=layer, out=out, device=device, overwrite=overwrite,
-                                  on_progress=bars)
+            result = encode_input(
+                run, input, layer=layer, out=out, device=device, overwrite=overwrite, on_progress=bars
+            )
     else:
         from sdae.commands.newdata import shipped
 
         if shipped(run):
             raise sdae.UsageError(f"{run} is a network shipped with sdae, with no data of its own here: give `input`")
-        result = sdae.encode_run(run, layer=layer, split=split or "test", out=out, device=device, data_dir=data_dir,
-                                 overwrite=overwrite, dataset=dataset)
+        result = sdae.encode_run(
+            run,
+            layer=layer,
+            split=split or "test",
+            out=out,
+            device=device,
+            data_dir=data_dir,
+            overwrite=overwrite,
+            dataset=dataset,
+        )
     click.echo(f"wrote {result['codes'].shape[0]} codes of width {result['codes'].shape[1]} to {out}")
 
 
@@ -168,25 +209,41 @@ def encode(run, layer, split, input, out, device, data_dir, dataset, overwrite, 
 @click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
 @click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
 @click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
-@click.option("--weights", type=click.Choice(["pretrained", "finetuned"]), default="pretrained", show_default=True,
-              help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.")
+@click.option(
+    "--weights",
+    type=click.Choice(["pretrained", "finetuned"]),
+    default="pretrained",
+    show_default=True,
+    help="Codes of the greedily pretrained stack (the paper's experiment) or of the fine-tuned network.",
+)
 def svm(run, train_size, test_size, data_dir, dataset, weights):
     """Linear and RBF SVMs on pixels and on each layer's codes of RUN (writes RUN/svm.json)."""
     working_on(run)
 
     def show(result):
         gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
-        click.echo(f"  {result.representation:<9} {result.kernel:<6} {100 * result.test_error:6.2f}%  "
-                   f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)")
+        click.echo(
+            f"  {result.representation:<9} {result.kernel:<6} {100 * result.test_error:6.2f}%  "
+            f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)"
+        )
 
     click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
-    report = sdae.svm_run(run, train_size=train_size, test_size=test_size, data_dir=data_dir, on_result=show,
-                          weights=weights, dataset=dataset)
+    report = sdae.svm_run(
+        run,
+        train_size=train_size,
+        test_size=test_size,
+        data_dir=data_dir,
+        on_result=show,
+        weights=weights,
+        dataset=dataset,
+    )
     rows = {}
     for r in report["results"]:
         rows.setdefault((r["representation"], r["width"]), {})[r["kernel"]] = 100 * r["test_error"]
-    click.echo(f"\ntest error % ({report['train_size']} training, {report['val_size']} validation, "
-               f"{report['test_size']} test examples)")
+    click.echo(
+        f"\ntest error % ({report['train_size']} training, {report['val_size']} validation, "
+        f"{report['test_size']} test examples)"
+    )
     click.echo(f"{'representation':<16} {'width':>6} {'linear':>8} {'rbf':>8}")
     for (name, width), errors in rows.items():
         cells = "".join(f" {errors[k]:>8.2f}" if k in errors else f" {'-':>8}" for k in ("linear", "rbf"))
@@ -214,14 +271,16 @@ def runs(root, as_json):
         last = [r for r in run["last_epochs"].values() if r["stage"] != "pretrain"] or list(run["last_epochs"].values())
         val = last[-1]["val_loss"] if last and last[-1]["val_loss"] is not None else None
         finetune = (status.get("finetune") or "-") + (f" ({status['finetune_kind']})" if status.get("finetune") else "")
-        click.echo(f"{_short(run['path'], 28):<28} {_short(config['data']['dataset'], 8):<8} "
-                   f"{'-'.join(map(str, run['sizes'])):<16} {_short(','.join(config['noise']), 26):<26} "
-                   f"{status['pretrain']:<9} {_short(finetune, 22):<22} {_number(val, '{:.5f}'):>9} "
-                   f"{_test_figure(run['evaluation']):>14}")
+        click.echo(
+            f"{_short(run['path'], 28):<28} {_short(config['data']['dataset'], 8):<8} "
+            f"{'-'.join(map(str, run['sizes'])):<16} {_short(','.join(config['noise']), 26):<26} "
+            f"{status['pretrain']:<9} {_short(finetune, 22):<22} {_number(val, '{:.5f}'):>9} "
+            f"{_test_figure(run['evaluation']):>14}"
+        )
 
 
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else "..." + text[-(width - 3):]
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
 
 
 def _number(value, form: str) -> str:

@@ -19,11 +19,19 @@ import click
 from sdae.errors import SDAEWarning
 
 # Library names that are not an option's parameter name.
-SPECIAL = MappingProxyType({
-    "overwrite=True": "--overwrite", "resume=True": "--resume", "supervised=True": "--supervised",
-    "sizes": "--layers", "hidden": "--layers", "extend_to": "--epochs", "val_size": "the validation size",
-    "resume_pretraining": "sdae pretrain --out {run} --resume", "run_pretraining": "sdae pretrain --out {run}",
-})
+SPECIAL = MappingProxyType(
+    {
+        "overwrite=True": "--overwrite",
+        "resume=True": "--resume",
+        "supervised=True": "--supervised",
+        "sizes": "--layers",
+        "hidden": "--layers",
+        "extend_to": "--epochs",
+        "val_size": "the validation size",
+        "resume_pretraining": "sdae pretrain --out {run} --resume",
+        "run_pretraining": "sdae pretrain --out {run}",
+    }
+)
 
 
 def flags_of(group: click.Group) -> dict[str, str]:
@@ -39,6 +47,7 @@ def flags_of(group: click.Group) -> dict[str, str]:
 def translate(message: str, flags: dict[str, str], run: str = "RUN") -> str:
     """A library message in this command line's words: `lr` -> --lr, `output`='affine' -> --output affine,
     `resume_pretraining` -> the command."""
+
     def word(match: re.Match) -> str:
         name, value = match.group(1), match.group(2)
         flag = flags.get(name)

@@ -43,8 +43,9 @@ class Sizes(click.ParamType):
         try:
             found = [int(part) for part in str(value).split(",") if part.strip()]
         except ValueError:
-            raise UsageError(f"`{param.name}` {value!r}: sizes must be whole numbers separated by commas, "
-                             "e.g. 256,128,64") from None
+            raise UsageError(
+                f"`{param.name}` {value!r}: sizes must be whole numbers separated by commas, e.g. 256,128,64"
+            ) from None
         return sizes(param.name, found)
 
 
@@ -122,29 +123,66 @@ def training_options(f):
     """The optimizer options shared by pretrain and finetune."""
     DEFAULT_TRAIN = TrainOptions()  # noqa: N806 (read here, at import, only for the help's defaults)
     options = [
-        click.option("--batch-size", type=BatchSize(), default=DEFAULT_TRAIN.batch_size, show_default=True,
-                     help="Examples per batch; auto: 128, fewer on small data so that an epoch has about 100 steps."),
-        click.option("--optimizer", type=values(Optimizer), default=DEFAULT_TRAIN.optimizer.value,
-                     show_default=True),
+        click.option(
+            "--batch-size",
+            type=BatchSize(),
+            default=DEFAULT_TRAIN.batch_size,
+            show_default=True,
+            help="Examples per batch; auto: 128, fewer on small data so that an epoch has about 100 steps.",
+        ),
+        click.option("--optimizer", type=values(Optimizer), default=DEFAULT_TRAIN.optimizer.value, show_default=True),
         click.option("--lr", type=float, default=DEFAULT_TRAIN.lr, show_default=True, help="Learning rate."),
         click.option("--momentum", type=float, default=DEFAULT_TRAIN.momentum, show_default=True, help="SGD momentum."),
         click.option("--weight-decay", type=float, default=DEFAULT_TRAIN.weight_decay, show_default=True),
-        click.option("--loss", type=values(Loss), default=DEFAULT_TRAIN.loss.value, show_default=True,
-                     help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes."),
-        click.option("--schedule", type=values(Schedule), default=DEFAULT_TRAIN.schedule.value,
-                     show_default=True, help="Learning rate: constant, or cosine decay to 0 over each stage's epochs."),
-        click.option("--warmup", type=float, default=DEFAULT_TRAIN.warmup, show_default=True,
-                     help="Epochs over which each stage's learning rate rises linearly to --lr (at most half a stage)."),
-        click.option("--n-iter-no-change", type=int, default=None,
-                     help="Stop a stage after N epochs whose training loss did not fall by --tol.  [default: never]"),
-        click.option("--tol", type=float, default=DEFAULT_TRAIN.tol, show_default=True,
-                     help="With --n-iter-no-change: the fall in training loss that counts as progress."),
-        click.option("--compile", is_flag=True,
-                     help="torch.compile the forward and backward passes (mode reduce-overhead: CUDA graphs on a GPU)."),
-        click.option("--device", default=None, help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]"),
+        click.option(
+            "--loss",
+            type=values(Loss),
+            default=DEFAULT_TRAIN.loss.value,
+            show_default=True,
+            help="auto: binary cross-entropy for pixels behind the Sigmoid, squared error for codes.",
+        ),
+        click.option(
+            "--schedule",
+            type=values(Schedule),
+            default=DEFAULT_TRAIN.schedule.value,
+            show_default=True,
+            help="Learning rate: constant, or cosine decay to 0 over each stage's epochs.",
+        ),
+        click.option(
+            "--warmup",
+            type=float,
+            default=DEFAULT_TRAIN.warmup,
+            show_default=True,
+            help="Epochs over which each stage's learning rate rises linearly to --lr (at most half a stage).",
+        ),
+        click.option(
+            "--n-iter-no-change",
+            type=int,
+            default=None,
+            help="Stop a stage after N epochs whose training loss did not fall by --tol.  [default: never]",
+        ),
+        click.option(
+            "--tol",
+            type=float,
+            default=DEFAULT_TRAIN.tol,
+            show_default=True,
+            help="With --n-iter-no-change: the fall in training loss that counts as progress.",
+        ),
+        click.option(
+            "--compile",
+            is_flag=True,
+            help="torch.compile the forward and backward passes (mode reduce-overhead: CUDA graphs on a GPU).",
+        ),
+        click.option(
+            "--device",
+            default=None,
+            help="auto (the GPU where there is one), cpu or cuda.  [default: auto, or the run's]",
+        ),
         click.option("--save-every", type=int, default=None, help="Write a checkpoint every N epochs.  [default: 1]"),
         click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint."),
-        click.option("--overwrite", is_flag=True, help="Replace what this command wrote before (only sdae's own files)."),
+        click.option(
+            "--overwrite", is_flag=True, help="Replace what this command wrote before (only sdae's own files)."
+        ),
         click.option("--quiet", is_flag=True, help="No progress bar, no per-epoch lines."),
     ]
     for option in reversed(options):
@@ -156,8 +194,10 @@ def refuse_with_resume(ctx: click.Context, allowed: tuple[str, ...]) -> None:
     ignored = [name for name in given(ctx) if name not in allowed]
     if ignored:
         flags = ", ".join("--" + name.replace("_", "-") for name in ignored)
-        raise UsageError(f"--resume continues with the run's own settings and would ignore {flags}; leave them out, "
-                         "or start the stage again with --overwrite")
+        raise UsageError(
+            f"--resume continues with the run's own settings and would ignore {flags}; leave them out, "
+            "or start the stage again with --overwrite"
+        )
 
 
 def progress(quiet: bool):

@@ -14,6 +14,7 @@ the README's main job) to the table.
 
     SDAE_DATA_DIR=../shared/data/mnist python examples/notebook_recipe.py --compare runs/mnist
     SDAE_DATA_DIR=../shared/data/mnist python examples/notebook_recipe.py --limit 2000 --epochs 2   # a quick look
+    SDAE_DATA_DIR=../shared/data/mnist python examples/notebook_recipe.py --quick   # runs? --limit 1000 --epochs 1
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ NOTEBOOK_NOISE = "gaussian:0.0231:mean=-0.0231,speckle:1"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=120)
-    parser.add_argument("--limit", type=int, default=None, help="use the first N training digits")
+    parser.add_argument("--epochs", type=int, default=None, help="default 120 (--quick: 1)")
+    parser.add_argument("--limit", type=int, default=None, help="use the first N training digits (--quick: 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare", default=None, help="a run folder whose network is scored beside it")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--quick", action="store_true", help="a check that it runs (seconds): --limit 1000 --epochs 1")
     args = parser.parse_args()
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else 120
+    if args.limit is None and args.quick:
+        args.limit = 1000
 
     config = sdae.RunConfig(data=sdae.DataOptions("mnist", limit=args.limit), seed=args.seed, noise=[NOTEBOOK_NOISE])
     data = prepare(config, torch.device("cpu"))

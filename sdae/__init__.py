@@ -19,24 +19,56 @@ from types import MappingProxyType
 
 from sdae.version import __version__  # noqa: F401 (in __all__)
 
-_HOMES = MappingProxyType({
-    "sdae.options": ("Criterion", "DataOptions", "FinetuneOptions", "RunConfig", "TrainOptions"),
-    "sdae.corruption": ("Corruption", "Gaussian", "Masking", "Mixture", "NoNoise", "SaltPepper", "Speckle", "parse_noise"),
-    "sdae.data": ("Dataset", "Examples", "Scaling", "load_dataset"),
-    "sdae.errors": ("DataError", "DivergenceError", "Interrupted", "RunFolderError", "RunLockedError", "SDAEError",
-                    "SDAEWarning", "UsageError", "WriteError"),
-    "sdae.model": ("DenoisingPair", "StackedDenoisingAutoencoder"),
-    "sdae.runfolder": ("RunFolder", "load"),
-    "sdae.stages": ("clean_codes", "finetune", "pretrain", "supervised_finetune"),
-    "sdae.records": ("EpochRecord", "TrainingState"),
-    "sdae.loop": ("Hooks",),
-    "sdae.device": ("resolve_device",),
-    "sdae.commands": ("denoise_input", "encode_input",
-                      "encode_run", "evaluate_run", "find_runs", "resume_pretraining", "run_finetuning", "run_pretraining",
-                      "svm_run", "visualize_run"),
-    "sdae.progress": ("ProgressBars",),
-    "sdae.export": ("export_run",),
-})
+_HOMES = MappingProxyType(
+    {
+        "sdae.options": ("Criterion", "DataOptions", "FinetuneOptions", "RunConfig", "TrainOptions"),
+        "sdae.corruption": (
+            "Corruption",
+            "Gaussian",
+            "Masking",
+            "Mixture",
+            "NoNoise",
+            "SaltPepper",
+            "Speckle",
+            "parse_noise",
+        ),
+        "sdae.data": ("Dataset", "Examples", "Scaling", "load_dataset"),
+        "sdae.errors": (
+            "DataError",
+            "DivergenceError",
+            "Interrupted",
+            "RunFolderError",
+            "RunLockedError",
+            "SDAEError",
+            "SDAEWarning",
+            "UsageError",
+            "WriteError",
+        ),
+        "sdae.layers": ("DenoisingPair",),
+        "sdae.model": ("StackedDenoisingAutoencoder",),
+        "sdae.runfolder": ("RunFolder",),
+        "sdae.loading": ("load",),
+        "sdae.stages": ("clean_codes", "finetune", "pretrain", "supervised_finetune"),
+        "sdae.records": ("EpochRecord", "TrainingState"),
+        "sdae.loop": ("Hooks",),
+        "sdae.device": ("resolve_device",),
+        "sdae.commands": (
+            "denoise_input",
+            "encode_input",
+            "encode_run",
+            "evaluate_run",
+            "find_runs",
+            "resume_pretraining",
+            "run_finetuning",
+            "run_pretraining",
+            "svm_run",
+            "visualize_run",
+        ),
+        "sdae.progress": ("ProgressBars",),
+        "sdae.shipped": ("pretrained",),
+        "sdae.export": ("export_run",),
+    }
+)
 _HOME_OF = MappingProxyType({name: module for module, names in _HOMES.items() for name in names})
 
 __all__ = sorted(["__version__", *_HOME_OF])

@@ -27,13 +27,20 @@ def _is_number(value) -> bool:
 
 def whole(low: int, high: int | None = None, optional: bool = False) -> Check:
     """A whole number >= low (and <= high)."""
+
     def check(name: str, value):
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < low or (high is not None and value > high):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, Integral)
+            or value < low
+            or (high is not None and int(value) > high)
+        ):
             bound = f">= {low}" if high is None else f"from {low} to {high}"
             raise UsageError(f"`{name}` must be a whole number {bound}, got {value!r}")
         return int(value)
+
     return check
 
 
@@ -48,11 +55,17 @@ def whole_or(word: str, low: int) -> Check:
             return numeric(name, value)
         except UsageError:
             raise UsageError(f"`{name}` must be {word} or a whole number >= {low}, got {value!r}") from None
+
     return check
 
 
-def number(low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False,
-           what: str | None = None) -> Check:
+def number(
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    what: str | None = None,
+) -> Check:
     """A finite number within the interval, its ends open or closed; `what` says it in words instead."""
     if what is None:
         if low is not None and high is not None:
@@ -61,11 +74,15 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
             what = f"a number {'>' if low_open else '>='} {low:g}"
 
     def check(name: str, value):
-        ok = _is_number(value) and (low is None or (value > low if low_open else value >= low)) \
+        ok = (
+            _is_number(value)
+            and (low is None or (value > low if low_open else value >= low))
             and (high is None or (value < high if high_open else value <= high))
+        )
         if not ok:
             raise UsageError(f"`{name}` must be {what}, got {value!r}")
         return float(value)
+
     return check
 
 
@@ -79,6 +96,7 @@ def one_of(kind: type[StrEnum], many: bool = False) -> Check:
             raise UsageError(f"`{name}` must be {'some' if many else 'one'} of {names}, got {value!r}")
         chosen = [kind(v) for v in values]
         return chosen if many else chosen[0]
+
     return check
 
 
@@ -95,13 +113,19 @@ def text(optional: bool = False, what: str = "a name or a path") -> Check:
         if not isinstance(value, str) or not value:
             raise UsageError(f"`{name}` must be {what}, got {value!r}")
         return value
+
     return check
 
 
 def sizes(name: str, value) -> list[int]:
     """Hidden layer sizes: at least one, each a whole number >= 1 (a single number is one layer)."""
-    found = [value] if isinstance(value, Integral) else list(value) if isinstance(value, Iterable) \
-        and not isinstance(value, (str, bytes)) else None
+    found = (
+        [value]
+        if isinstance(value, Integral)
+        else list(value)
+        if isinstance(value, Iterable) and not isinstance(value, (str, bytes))
+        else None
+    )
     if not found or any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in found):
         raise UsageError(f"`{name}` must be one or more positive whole numbers, e.g. 256,128,64; got {value!r}")
     return [int(s) for s in found]
@@ -109,6 +133,7 @@ def sizes(name: str, value) -> list[int]:
 
 def each(check: Check, what: str) -> Check:
     """A non-empty list or tuple whose every element passes `check`; stored as a tuple."""
+
     def check_all(name: str, value):
         try:
             if not isinstance(value, (list, tuple)) or not value:
@@ -116,6 +141,7 @@ def each(check: Check, what: str) -> Check:
             return tuple(check(name, v) for v in value)
         except UsageError:
             raise UsageError(f"`{name}` must be {what}, got {value!r}") from None
+
     return check_all
 
 
@@ -123,9 +149,7 @@ def noise_specs(name: str, value) -> list[str]:
     """Noise specs, each parsed (sdae.corruption.parse_noise): a bad one is refused by name."""
     if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
         raise UsageError(f"`{name}` must be a list of noise specs, got {value!r}")
-    from sdae.corruption import (
-        parse_noise,  # torch: only when a configuration is checked, not to show defaults
-    )
+    from sdae.corruption import parse_noise  # torch: only when a configuration is checked, not to show defaults
 
     parse_noise(value)
     return value
@@ -134,8 +158,12 @@ def noise_specs(name: str, value) -> list[str]:
 def emphasis(name: str, value) -> list[float] | None:
     if value is None:
         return None
-    if not (isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(w) and w >= 0 for w in value)
-            and any(value)):
+    if not (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(_is_number(w) and w >= 0 for w in value)
+        and any(value)
+    ):
         raise UsageError(f"`{name}` must be two weights alpha,beta >= 0, not both 0, got {value!r}")
     return [float(w) for w in value]
 
@@ -144,7 +172,11 @@ def option(default, check: Check | None = None, section: type | None = None, ali
     """A dataclass field with its check (and, for a nested dataclass, its `section` type)."""
     meta = {"check": check, "section": section, "aliases": aliases}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+
+        def fresh(d=default):  # a new copy for every instance
+            return type(d)(d)
+
+        return field(default_factory=fresh, metadata=meta)
     if callable(default):  # a dataclass, or a function making the default
         return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -165,8 +197,10 @@ def from_dict(kind: type, d, where: str = ""):
     """A `kind` dataclass from a dictionary; each missing field takes its default. Raises ValueError naming
     a field that is unknown or wrong (its path inside `d`)."""
     if not isinstance(d, dict):
-        raise ValueError(f"{'field ' + repr(where.rstrip('.')) if where else 'the configuration'} must be an object, "
-                         f"got {type(d).__name__}")
+        raise ValueError(
+            f"{'field ' + repr(where.rstrip('.')) if where else 'the configuration'} must be an object, "
+            f"got {type(d).__name__}"
+        )
     known = {f.name: f for f in fields(kind)}
     aliases = {alias: f.name for f in known.values() for alias in f.metadata.get("aliases", ())}
     values: dict = {}
@@ -175,7 +209,9 @@ def from_dict(kind: type, d, where: str = ""):
         if name not in known:
             raise ValueError(f"field {where + key!r} is unknown; known: {', '.join(known)}")
         section = known[name].metadata.get("section")
-        values[name] = from_dict(section, value, f"{where}{name}.") if section is not None and value is not None else value
+        values[name] = (
+            from_dict(section, value, f"{where}{name}.") if section is not None and value is not None else value
+        )
     try:
         return check_fields(kind(**values))
     except UsageError as e:
@@ -184,6 +220,7 @@ def from_dict(kind: type, d, where: str = ""):
 
 def to_dict(options) -> dict:
     """The dataclass as plain JSON values (enum members as their strings, tuples as lists)."""
+
     def plain(value):
         if isinstance(value, StrEnum):
             return value.value
@@ -192,13 +229,17 @@ def to_dict(options) -> dict:
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()}
         return value
+
     return plain(asdict(options))
 
 
 def default_of(kind: type, name: str):
     """The default value of field `name` of the dataclass `kind`."""
     f = next(f for f in fields(kind) if f.name == name)
-    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    assert callable(f.default_factory), f"{kind.__name__}.{name} has no default"
+    return f.default_factory()
 
 
 def sections_of(kind: type) -> dict[str, tuple[str, ...]]:

@@ -11,7 +11,9 @@ from sdae.model import StackedDenoisingAutoencoder, evaluating
 
 
 @torch.no_grad()
-def clean_codes(model: StackedDenoisingAutoencoder, layer: int, examples: Examples, batch_size: int = 4096) -> torch.Tensor:
+def clean_codes(
+    model: StackedDenoisingAutoencoder, layer: int, examples: Examples, batch_size: int = 4096
+) -> torch.Tensor:
     """The uncorrupted codes after `layer` encoder units: (len(examples), sizes[layer]) float32, on the examples'
     device, computed in eval mode. Raises UsageError for a layer the network does not have."""
     with evaluating(model):
@@ -27,7 +29,10 @@ def unit_range(codes: torch.Tensor) -> ValueRange:
 def streamed_unit_range(codes: Examples, batch_size: int = 4096) -> ValueRange:
     """`unit_range` of codes too large to hold, accumulated over batches (sums in float64). Its standard
     deviation can differ from `unit_range`'s in the last bits, so each path keeps its own arithmetic."""
-    low = high = total = squares = None
+    low: torch.Tensor | None = None
+    high: torch.Tensor  # these three are set with `low`, by the first batch
+    total: torch.Tensor
+    squares: torch.Tensor
     for x in codes.batches(batch_size):
         x = x.double()
         if low is None:
@@ -35,6 +40,7 @@ def streamed_unit_range(codes: Examples, batch_size: int = 4096) -> ValueRange:
         else:
             low, high = torch.minimum(low, x.min(0).values), torch.maximum(high, x.max(0).values)
             total, squares = total + x.sum(0), squares + (x * x).sum(0)
+    assert low is not None, "no codes"
     mean = total / len(codes)
     std = (squares / len(codes) - mean * mean).clamp_min(0).sqrt()
     return low.float(), high.float(), std.float()

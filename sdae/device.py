@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -32,8 +35,24 @@ def autocast(device: torch.device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
-def wrapped(network: nn.Module, device: torch.device, distributed: bool = False, compiled: bool = False,
-            unused_parameters: bool = False) -> nn.Module:
+@contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """`module` in eval mode for the block, then back in the mode it was in."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+def wrapped(
+    network: nn.Module,
+    device: torch.device,
+    distributed: bool = False,
+    compiled: bool = False,
+    unused_parameters: bool = False,
+) -> nn.Module:
     """`network` as it trains: in DistributedDataParallel when several processes train it (which first copies
     rank 0's weights to every rank and averages the gradients), then through `torch.compile` (mode
     "reduce-overhead": CUDA graphs on a GPU, where a network this small spends most of a step launching
@@ -43,11 +62,18 @@ def wrapped(network: nn.Module, device: torch.device, distributed: bool = False,
 
         # The buffers (the input scaling) never change: copied once at the start, not before every step.
         accepted = inspect.signature(DistributedDataParallel).parameters
-        buffers = {"forward_sync_buffers": False} if "forward_sync_buffers" in accepted else {"broadcast_buffers": False}
-        network = DistributedDataParallel(network, device_ids=[device] if device.type == "cuda" else None,
-                                          find_unused_parameters=unused_parameters, **buffers)
+        buffers: dict[str, Any] = (
+            {"forward_sync_buffers": False} if "forward_sync_buffers" in accepted else {"broadcast_buffers": False}
+        )
+        network = DistributedDataParallel(
+            network,
+            device_ids=[device] if device.type == "cuda" else None,
+            find_unused_parameters=unused_parameters,
+            **buffers,
+        )
     if compiled:
-        network = torch.compile(network, mode="reduce-overhead")
+        # torch's stubs type the result as the callable given; given a module, it is a module (OptimizedModule)
+        network = cast(nn.Module, torch.compile(network, mode="reduce-overhead"))
     return network
 
 
@@ -73,6 +99,8 @@ def check_fits(sizes: list[int], device: torch.device | str = "cpu") -> None:
     """Refuse a network whose weights (with gradients and optimizer state) cannot fit in memory."""
     need, have = training_bytes(sizes), available_bytes(device)
     if have is not None and need > have:
-        raise UsageError(f"a {'-'.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB for its weights, "
-                         f"gradients and optimizer state, more than the {have / 2**30:.3g} GiB of memory here; "
-                         "choose smaller `hidden` sizes")
+        raise UsageError(
+            f"a {'-'.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB for its weights, "
+            f"gradients and optimizer state, more than the {have / 2**30:.3g} GiB of memory here; "
+            "choose smaller `hidden` sizes"
+        )

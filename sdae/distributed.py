@@ -8,7 +8,7 @@ single-process code path, bit for bit.
 
 The process's place is a `World`, returned by `start` and passed explicitly to whatever needs it.
 
-What changes with N processes (see README, "More than one process"):
+What changes with N processes (see the manual, docs/distributed.md):
 - the module being trained is wrapped in DistributedDataParallel, which averages the gradients;
 - each epoch's order is one seeded permutation shared by all ranks (`shuffle_generator`); each
   global batch of `batch_size` examples is split between the ranks (rank r takes every N-th);
@@ -90,14 +90,19 @@ def start(device_name: str, seed: int) -> tuple[World, torch.device]:
     device = resolve_device(device_name)
     if device.type == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise UsageError(f"process {rank} has local rank {local_rank}, but this machine has "
-                             f"{torch.cuda.device_count()} GPU(s); start at most that many per machine")
+            raise UsageError(
+                f"process {rank} has local rank {local_rank}, but this machine has "
+                f"{torch.cuda.device_count()} GPU(s); start at most that many per machine"
+            )
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         timeout = timedelta(seconds=float(os.environ.get("SDAE_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout,
-                                device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo",
+            timeout=timeout,
+            device_id=device if device.type == "cuda" else None,
+        )
         atexit.register(stop, together=False)
     if rank != 0:
         logging.getLogger("sdae").setLevel(logging.ERROR)  # one set of warnings, from rank 0
@@ -158,8 +163,12 @@ def fresh_seed(seed: int, rank: int, epoch: int) -> int:
 def generator_fits(generator: torch.Generator, state) -> bool:
     """Whether `generator` can take a saved generator `state`. A state has one size per kind of device (a CPU
     generator's is 5056 bytes, its Mersenne Twister; a CUDA one's 16: seed and offset) and cannot move to another."""
-    return (isinstance(state, torch.Tensor) and state.dtype == torch.uint8 and state.dim() == 1
-            and state.numel() == generator.get_state().numel())
+    return (
+        isinstance(state, torch.Tensor)
+        and state.dtype == torch.uint8
+        and state.dim() == 1
+        and state.numel() == generator.get_state().numel()
+    )
 
 
 def restore_generator(generator: torch.Generator, saved: list | None, epoch: int, world: World) -> bool:
@@ -172,10 +181,15 @@ def restore_generator(generator: torch.Generator, saved: list | None, epoch: int
         if generator_fits(generator, saved[world.rank]):
             generator.set_state(saved[world.rank])
             return True
-        warnings.warn(SDAEWarning(f"process {world.rank}'s saved random-generator state is not one a "
-                                  f"{generator.device.type} generator takes (saved on another kind of device); it "
-                                  f"draws from a fresh stream from the run's seed and epoch {epoch}, so this "
-                                  "continuation is not bit-identical"), stacklevel=2)
+        warnings.warn(
+            SDAEWarning(
+                f"process {world.rank}'s saved random-generator state is not one a "
+                f"{generator.device.type} generator takes (saved on another kind of device); it "
+                f"draws from a fresh stream from the run's seed and epoch {epoch}, so this "
+                "continuation is not bit-identical"
+            ),
+            stacklevel=2,
+        )
     generator.manual_seed(fresh_seed(world.seed, world.rank, epoch))
     return False
 
@@ -206,8 +220,9 @@ def from_leader(make: Callable[[], tuple[T, object]], world: World) -> tuple[T |
 def lost_contact(error: BaseException, world: World | None = None) -> DistributedError:
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
     who = f"process {world.rank} of {world.size}" if world is not None else "this process"
-    return DistributedError(f"{who} lost the others ({first[:300]}); "
-                            "the run folder keeps the last checkpoint process 0 wrote")
+    return DistributedError(
+        f"{who} lost the others ({first[:300]}); the run folder keeps the last checkpoint process 0 wrote"
+    )
 
 
 def _collective(function, *args, **kwargs):

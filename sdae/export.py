@@ -24,6 +24,7 @@ import warnings
 from collections import OrderedDict
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -31,7 +32,9 @@ from torch import nn
 from sdae.commands.inspection import check_output
 from sdae.errors import SDAEWarning, UsageError
 from sdae.files import atomic_write_bytes
-from sdae.model import StackedDenoisingAutoencoder, TiedLinear
+from sdae.layers import TiedLinear
+from sdae.loading import load_model
+from sdae.model import StackedDenoisingAutoencoder
 from sdae.runfolder import PRETRAINED, RunFolder
 
 FORMATS = ("onnx", "torchscript")
@@ -45,6 +48,10 @@ EXAMPLE_BATCH = 2  # the batch traced for ONNX; the batch dimension stays dynami
 class Scaler(nn.Module):
     """Raw inputs to the network's units: x01 = (x - offset) * scale, in the buffers' dtype (float32), as
     `model.prepare` does. `offset` and `scale` are scalars or per-feature vectors."""
+
+    if TYPE_CHECKING:  # the buffers, which nn.Module's __getattr__ types as `Tensor | Module`; for type checkers
+        offset: torch.Tensor  # only: TorchScript (`torch.jit.script`) would read class annotations
+        scale: torch.Tensor
 
     def __init__(self, offset: torch.Tensor, scale: torch.Tensor):
         super().__init__()
@@ -90,8 +97,9 @@ def _checked_layer(layer, depth: int) -> int:
     return layer
 
 
-def encoder_network(model: StackedDenoisingAutoencoder, layer: int | None = None,
-                    raw_input: bool = True) -> nn.Sequential:
+def encoder_network(
+    model: StackedDenoisingAutoencoder, layer: int | None = None, raw_input: bool = True
+) -> nn.Sequential:
     """The encoder up to `layer` (1..depth; default: the top) as a plain `nn.Sequential` of copies.
 
     With `raw_input` (default) its first module, "scaling", is a `Scaler`: it takes raw inputs as the run
@@ -100,9 +108,11 @@ def encoder_network(model: StackedDenoisingAutoencoder, layer: int | None = None
     are copies on the model's device: training it (inside a model of your own) leaves `model` as it was.
     """
     layer = _checked_layer(layer, model.depth)
-    modules = OrderedDict(scaling=Scaler(model.input_offset, model.input_scale)) if raw_input else OrderedDict()
+    modules: OrderedDict[str, nn.Module] = (
+        OrderedDict(scaling=Scaler(model.input_offset, model.input_scale)) if raw_input else OrderedDict()
+    )
     for k in range(1, layer + 1):
-        unit = model.encoder[k - 1]
+        unit = model.encoder_layer(k)
         modules[f"encoder{k}"] = _unit(unit.linear, unit.activation)
     return nn.Sequential(modules).train(model.training)
 
@@ -115,7 +125,8 @@ def denoiser_network(model: StackedDenoisingAutoencoder, raw_output: bool = Fals
     if model.decoder_note is not None:
         warnings.warn(SDAEWarning(model.decoder_note), stacklevel=2)
     network = encoder_network(model)
-    for k, unit in zip(range(model.depth, 0, -1), model.decoder):
+    for k in range(model.depth, 0, -1):
+        unit = model.decoder_layer(k)
         network.add_module(f"decoder{k}", _unit(unit.linear, unit.activation))
     if raw_output:
         network.add_module("unscaling", Unscaler(model.input_offset, model.input_scale))
@@ -128,11 +139,20 @@ def _onnx_bytes(network: nn.Module, features: int, output: str) -> bytes:
     except ImportError:
         raise UsageError("`format`='onnx' needs the onnx package: pip install onnx (or sdae[export])") from None
     example = torch.zeros(EXAMPLE_BATCH, features)
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    legacy: dict[str, Any] = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     buffer = io.BytesIO()
-    torch.onnx.export(network, (example,), buffer, input_names=[INPUT], output_names=[output],
-                      dynamic_axes={INPUT: {0: "batch"}, output: {0: "batch"}}, opset_version=OPSET,
-                      do_constant_folding=True, **legacy)
+    # `f`: torch's annotation leaves out the binary files its TorchScript-based exporter (dynamo=False) writes to
+    torch.onnx.export(
+        network,
+        (example,),
+        buffer,  # type: ignore[arg-type]
+        input_names=[INPUT],
+        output_names=[output],
+        dynamic_axes={INPUT: {0: "batch"}, output: {0: "batch"}},
+        opset_version=OPSET,
+        do_constant_folding=True,
+        **legacy,
+    )
     return buffer.getvalue()
 
 
@@ -142,8 +162,15 @@ def _torchscript_bytes(network: nn.Module) -> bytes:
     return buffer.getvalue()
 
 
-def export_run(run: str | os.PathLike, format: str, part: str, out: str | os.PathLike, layer: int | None = None,
-               overwrite: bool = False, raw_output: bool = False) -> Path:
+def export_run(
+    run: str | os.PathLike,
+    format: str,
+    part: str,
+    out: str | os.PathLike,
+    layer: int | None = None,
+    overwrite: bool = False,
+    raw_output: bool = False,
+) -> Path:
     """Write a run's encoder or denoiser to `out` as an ONNX or TorchScript file (atomically); returns the path.
 
     `format`: "onnx" or "torchscript". `part`: "encoder" (the codes after `layer`, default the top; output
@@ -169,10 +196,15 @@ def export_run(run: str | os.PathLike, format: str, part: str, out: str | os.Pat
     which = "latest"
     if part == "denoiser" and folder.status.supervised:
         which = "pretrained"
-        warnings.warn(SDAEWarning(f"{folder.path}: fine-tuned on the labels, which trained the encoder and the head "
-                                  "but not the decoder; the denoiser is exported with the pretrained weights "
-                                  f"({PRETRAINED})"), stacklevel=2)
-    model = folder.load_model(which)
+        warnings.warn(
+            SDAEWarning(
+                f"{folder.path}: fine-tuned on the labels, which trained the encoder and the head "
+                "but not the decoder; the denoiser is exported with the pretrained weights "
+                f"({PRETRAINED})"
+            ),
+            stacklevel=2,
+        )
+    model = load_model(folder, which)
     if part == "encoder":
         network = encoder_network(model, layer)
     else:

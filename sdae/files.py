@@ -29,7 +29,7 @@ from sdae.errors import RunFolderError, RunLockedError, SDAEWarning, WriteError
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module or None, the usual optional import (mypy types the module)
 
 MAX_JSON_BYTES = 64 << 20
 
@@ -174,12 +174,18 @@ class FolderLock:
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise RunLockedError(f"{self.path.parent} is in use by {holder}; wait until it finishes, or stop it") from None
+            raise RunLockedError(
+                f"{self.path.parent} is in use by {holder}; wait until it finishes, or stop it"
+            ) from None
         try:
             previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
             if previous:  # released locks are emptied: this one's holder died without releasing it
-                warnings.warn(SDAEWarning(f"{self.path.parent}: took over the lock left by {previous}, which is no "
-                                          "longer running"), stacklevel=2)
+                warnings.warn(
+                    SDAEWarning(
+                        f"{self.path.parent}: took over the lock left by {previous}, which is no longer running"
+                    ),
+                    stacklevel=2,
+                )
                 for stale in self.path.parent.glob(".*.tmp"):  # its half-written files (atomic writes' temporaries)
                     stale.unlink(missing_ok=True)
             stamp = f"process {os.getpid()} ({self.purpose}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"

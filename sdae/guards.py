@@ -34,16 +34,28 @@ class DivergenceGuard:
         if bad is not None:
             what, loss = f"the loss became {bad}", bad
         elif math.isfinite(reference) and record.train_loss > EXPLOSION * max(reference, 1e-12):
-            what, loss = (f"the loss exploded to {record.train_loss:.3g}, {EXPLOSION:g} times more than at the start "
-                          f"({reference:.3g})"), record.train_loss
+            what, loss = (
+                (
+                    f"the loss exploded to {record.train_loss:.3g}, {EXPLOSION:g} times more than at the start "
+                    f"({reference:.3g})"
+                ),
+                record.train_loss,
+            )
         else:
             self.done += 1
             return
-        kept = ("the last good epoch's state is kept" if self.done > 0 else
-                "no epoch of this stage completed, so nothing of it was saved")
-        raise DivergenceError(f"{what} in epoch {record.epoch}; training stopped and {kept}; start this stage again "
-                              f"with a lower learning rate (`lr`, now {self.options.lr:g}) or less noise, with "
-                              "`overwrite=True`", record.epoch, loss)
+        kept = (
+            "the last good epoch's state is kept"
+            if self.done > 0
+            else "no epoch of this stage completed, so nothing of it was saved"
+        )
+        raise DivergenceError(
+            f"{what} in epoch {record.epoch}; training stopped and {kept}; start this stage again "
+            f"with a lower learning rate (`lr`, now {self.options.lr:g}) or less noise, with "
+            "`overwrite=True`",
+            record.epoch,
+            loss,
+        )
 
 
 class DeadUnitWarning:
@@ -52,7 +64,8 @@ class DeadUnitWarning:
     or "training" when the stage holds none out)."""
 
     def __init__(self, counted_on: str = "validation"):
-        self.label, self.warned, self.counted_on = "", set(), counted_on
+        self.label, self.counted_on = "", counted_on
+        self.warned: set[int] = set()
 
     def on_stage(self, label: str, epochs: int, done: int) -> None:
         self.label, self.warned = label, set()
@@ -63,13 +76,22 @@ class DeadUnitWarning:
                 continue
             if fraction > DEAD_WARNING and layer not in self.warned:
                 self.warned.add(layer)
-                warnings.warn(SDAEWarning(f"{self.label}, epoch {record.epoch}: {100 * fraction:.0f}% of layer "
-                                          f"{layer}'s units are dead on the {self.counted_on} examples"), stacklevel=2)
+                warnings.warn(
+                    SDAEWarning(
+                        f"{self.label}, epoch {record.epoch}: {100 * fraction:.0f}% of layer "
+                        f"{layer}'s units are dead on the {self.counted_on} examples"
+                    ),
+                    stacklevel=2,
+                )
 
 
 def guards(options: TrainOptions, counted_on: str = "validation") -> Hooks:
     """The hooks every sdae stage runs with, before the caller's: the divergence guard and the dead-unit warning
     (`counted_on`: the examples the stage counts dead units on, "validation" or "training")."""
     divergence, dead = DivergenceGuard(options), DeadUnitWarning(counted_on)
-    return Hooks(check=divergence.check, on_epoch=dead.on_epoch,
-                 on_stage=lambda *args: (divergence.on_stage(*args), dead.on_stage(*args)))
+
+    def on_stage(label: str, epochs: int, done: int) -> None:
+        divergence.on_stage(label, epochs, done)
+        dead.on_stage(label, epochs, done)
+
+    return Hooks(check=divergence.check, on_epoch=dead.on_epoch, on_stage=on_stage)

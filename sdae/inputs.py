@@ -28,8 +28,10 @@ def tensor_from(x, name: str) -> torch.Tensor:
     array = np.asarray(x)
     real = np.issubdtype(array.dtype, np.number) and not np.issubdtype(array.dtype, np.complexfloating)
     if not (real or array.dtype == np.bool_):
-        raise DataError(f"input {name} must be a tensor or a NumPy array of real numbers, got {type(x).__name__} of "
-                        f"dtype {array.dtype}")
+        raise DataError(
+            f"input {name} must be a tensor or a NumPy array of real numbers, got {type(x).__name__} of "
+            f"dtype {array.dtype}"
+        )
     if not (array.flags.c_contiguous and array.flags.writeable):
         array = np.array(array, order="C")  # torch shares memory only with writable, contiguous arrays
     try:
@@ -44,8 +46,10 @@ def batch(model, x, name: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         x = tensor_from(x, name).to(device)
     elif x.device != device:
-        raise UsageError(f"input {name} is on {x.device} but this network's weights are on {device}; move one to "
-                         f"the other ({name}.to(...) or model.to(...))")
+        raise UsageError(
+            f"input {name} is on {x.device} but this network's weights are on {device}; move one to "
+            f"the other ({name}.to(...) or model.to(...))"
+        )
     elif x.is_complex():
         raise DataError(f"input {name} holds complex numbers ({x.dtype}); the network takes real numbers")
     shape = tuple(x.shape)
@@ -55,22 +59,31 @@ def batch(model, x, name: str) -> torch.Tensor:
         return x.reshape(shape[0], d)
     if (len(shape) == 1 and shape[0] == d) or (len(shape) == 2 and shape[0] * shape[1] == d):
         return x.reshape(1, d)  # one example
-    raise DataError(f"input {name} has shape {shape}; this network takes {d} features per example: "
-                    f"(examples, {d}), (examples, height, width) images of {d} pixels, or one example, ({d},) or "
-                    "(height, width)")
+    raise DataError(
+        f"input {name} has shape {shape}; this network takes {d} features per example: "
+        f"(examples, {d}), (examples, height, width) images of {d} pixels, or one example, ({d},) or "
+        "(height, width)"
+    )
 
 
 def network_input(model, x, name: str = "x") -> torch.Tensor:
     """`x` (prepared inputs) as `batch` gives it, in the weights' dtype; integers (raw data) are refused."""
     weight = model.encoder[0].linear.weight
-    if torch.compiler.is_compiling() or (isinstance(x, torch.Tensor) and x.dim() == 2 and x.dtype == weight.dtype
-                                         and x.shape[1] == model.sizes[0] and x.device == weight.device):
+    if torch.compiler.is_compiling() or (
+        isinstance(x, torch.Tensor)
+        and x.dim() == 2
+        and x.dtype == weight.dtype
+        and x.shape[1] == model.sizes[0]
+        and x.device == weight.device
+    ):
         return x  # training's own batches, as they are
     x = batch(model, x, name)
     if not (x.is_floating_point() or x.dtype == torch.bool):
         kind = str(x.dtype).removeprefix("torch.")
-        raise UsageError(f"input {name} holds {kind} values, raw data as stored; the network takes prepared "
-                         f"inputs: pass model.prepare({name})")
+        raise UsageError(
+            f"input {name} holds {kind} values, raw data as stored; the network takes prepared "
+            f"inputs: pass model.prepare({name})"
+        )
     return x.to(weight.dtype)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from functools import partial
 
@@ -24,10 +24,13 @@ from torch import nn
 from sdae import distributed
 from sdae.device import autocast
 from sdae.distributed import World
-from sdae.options import Optimizer, Schedule, TrainOptions
+from sdae.options import TrainOptions
 from sdae.records import EpochRecord, TrainingState
+from sdae.schedule import Plateau, learning_rate, make_optimizer, warm_rate, warmup_steps_for
 
-BatchCallback = Callable[[str, int, int, float], None]  # (what is training, batches done, batches in all, running mean loss)
+BatchCallback = Callable[
+    [str, int, int, float], None
+]  # (what is training, batches done, batches in all, running mean loss)
 
 
 @dataclass
@@ -89,35 +92,26 @@ def batches(n: int, batch_size: int) -> Iterator[slice]:
     return (slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size))
 
 
-def make_optimizer(params: Iterable[nn.Parameter], options: TrainOptions) -> torch.optim.Optimizer:
-    """Adam or SGD, fused (one kernel for all parameters: 2.5x faster Adam steps here) where torch has it."""
-    params = list(params)
-    if options.optimizer == Optimizer.ADAM:
-        cls, kwargs = torch.optim.Adam, {"lr": options.lr, "weight_decay": options.weight_decay}
-    else:
-        cls, kwargs = torch.optim.SGD, {"lr": options.lr, "momentum": options.momentum, "weight_decay": options.weight_decay}
-    try:
-        return cls(params, fused=True, **kwargs)
-    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without fused kernels
-        return cls(params, **kwargs)
+def numeric_batch_size(options: TrainOptions) -> int:
+    """`options.batch_size` once `TrainOptions.for_examples` has made an "auto" one a number."""
+    batch_size = options.batch_size
+    assert isinstance(batch_size, int), f"batch_size {batch_size!r} is not a number yet (see for_examples)"
+    return batch_size
 
 
-def learning_rate(options: TrainOptions, epoch: int, step: int | None = None, warmup_steps: int = 0) -> float:
-    """The rate for a 1-based epoch: constant, or cosine decay from lr (epoch 1) towards 0 (after the last);
-    during the first `warmup_steps` optimizer steps of a stage (0-based `step`), that rate times
-    (step + 1) / warmup_steps."""
-    lr = options.lr
-    if options.schedule == Schedule.COSINE:
-        lr = options.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / options.epochs))
-    if step is not None and step < warmup_steps:
-        lr *= (step + 1) / warmup_steps
-    return lr
-
-
-def train_epoch(objective: nn.Module, optimizer: torch.optim.Optimizer, n: int, batch_size: int,
-                generator: torch.Generator, on_batch: BatchCallback | None = None, label: str = "",
-                rate: Callable[[int], float] | None = None, order_generator: torch.Generator | None = None,
-                world: World = World(), mark_steps: bool = False) -> tuple[float, float]:
+def train_epoch(
+    objective: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    n: int,
+    batch_size: int,
+    generator: torch.Generator,
+    on_batch: BatchCallback | None = None,
+    label: str = "",
+    rate: Callable[[int], float] | None = None,
+    order_generator: torch.Generator | None = None,
+    world: World = World(),
+    mark_steps: bool = False,
+) -> tuple[float, float]:
     """One pass over n examples in a random order; returns (mean loss per batch, the first batch's loss).
 
     `rate(b)`, if given, is the learning rate for the epoch's batch b (0-based). The order is drawn
@@ -163,9 +157,16 @@ def mean_loss(objective: nn.Module, n: int, batch_size: int, device: torch.devic
     return total.item() / n
 
 
-def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: torch.Generator,
-              hooks: Hooks | None = None, resume: TrainingState | None = None, world: World = World(),
-              label: str | None = None) -> list[EpochRecord]:
+def run_stage(
+    stage: Stage,
+    model: nn.Module,
+    options: TrainOptions,
+    generator: torch.Generator,
+    hooks: Hooks | None = None,
+    resume: TrainingState | None = None,
+    world: World = World(),
+    label: str | None = None,
+) -> list[EpochRecord]:
     """Train `stage` for epochs (resumed epoch + 1) .. options.epochs; `model` is what a saved state holds.
 
     After each epoch its `EpochRecord` goes to `hooks.check` (which may raise to stop the stage before
@@ -184,7 +185,8 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
     if hooks.on_stage:
         hooks.on_stage(label, options.epochs, start)
     model.train()
-    steps_per_epoch = math.ceil(stage.n / options.batch_size)
+    batch_size = numeric_batch_size(options)
+    steps_per_epoch = math.ceil(stage.n / batch_size)
     saved = resume.extra if resume is not None else {}
     warmup_steps = saved.get("warmup_steps", warmup_steps_for(options, steps_per_epoch))  # kept when extended
     plateau = Plateau(options.tol, options.n_iter_no_change, *saved.get("plateau", ()))
@@ -192,14 +194,27 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(options, epoch)
         first_step = (epoch - 1) * steps_per_epoch
-        rate = None if first_step >= warmup_steps else partial(_warm_rate, options, epoch, first_step, warmup_steps)
+        rate = None if first_step >= warmup_steps else partial(warm_rate, options, epoch, first_step, warmup_steps)
         started = time.perf_counter()
-        order = distributed.shuffle_generator(world, generator.device, stage.name, stage.pair, epoch) \
-            if world.distributed else None
+        order = (
+            distributed.shuffle_generator(world, generator.device, stage.name, stage.pair, epoch)
+            if world.distributed
+            else None
+        )
         try:
-            train_loss, first = train_epoch(stage.objective, optimizer, stage.n, options.batch_size, generator,
-                                            hooks.on_batch, f"{label} epoch {epoch}/{options.epochs}", rate, order,
-                                            world, stage.mark_steps)
+            train_loss, first = train_epoch(
+                stage.objective,
+                optimizer,
+                stage.n,
+                batch_size,
+                generator,
+                hooks.on_batch,
+                f"{label} epoch {epoch}/{options.epochs}",
+                rate,
+                order,
+                world,
+                stage.mark_steps,
+            )
         except RuntimeError as e:
             if world.distributed:
                 raise distributed.lost_contact(e, world) from None
@@ -209,8 +224,18 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
         reference = first if reference is None else reference
         val_loss, val_error = stage.evaluate(epoch) if stage.evaluate is not None else (None, None)
         dead = [round(f, 4) for f in stage.units()] if stage.units is not None else None
-        record = EpochRecord(stage.name, stage.pair, epoch, train_loss, val_loss, stage.loss,
-                             round(time.perf_counter() - started, 4), val_error, dead, optimizer.param_groups[0]["lr"])
+        record = EpochRecord(
+            stage.name,
+            stage.pair,
+            epoch,
+            train_loss,
+            val_loss,
+            stage.loss,
+            round(time.perf_counter() - started, 4),
+            val_error,
+            dead,
+            optimizer.param_groups[0]["lr"],
+        )
         if hooks.check:
             hooks.check(record, reference)
         records.append(record)
@@ -218,37 +243,15 @@ def run_stage(stage: Stage, model: nn.Module, options: TrainOptions, generator: 
             hooks.on_epoch(record)
         generators = distributed.gather_generator_states(generator, world) if world.distributed else None
         if hooks.on_state:
-            extra = {"first_batch_loss": reference, "warmup_steps": warmup_steps, "plateau": plateau.state(),
-                     **(stage.extra() if stage.extra else {})}
+            extra = {
+                "first_batch_loss": reference,
+                "warmup_steps": warmup_steps,
+                "plateau": plateau.state(),
+                **(stage.extra() if stage.extra else {}),
+            }
             if generators is not None:
                 extra["rank_generators"] = generators
             hooks.on_state(TrainingState.capture(stage.name, stage.pair, epoch, model, optimizer, generator, extra))
         if plateau.stalled(train_loss) or (stage.stop is not None and stage.stop(record)):
             break
     return records
-
-
-def warmup_steps_for(options: TrainOptions, steps_per_epoch: int) -> int:
-    """The optimizer steps over which a stage's learning rate rises to `lr`: `warmup` epochs, but never more than
-    half of the stage, so that a short run spends most of its steps at the full rate."""
-    return min(round(options.warmup * steps_per_epoch), options.epochs * steps_per_epoch // 2)
-
-
-class Plateau:
-    """Stops a stage when its training loss has not fallen by `tol` for `n_iter_no_change` epochs in a row (as
-    scikit-learn's MLPClassifier does); never, when `n_iter_no_change` is None."""
-
-    def __init__(self, tol: float, n_iter_no_change: int | None, best: float = math.inf, count: int = 0):
-        self.tol, self.n, self.best, self.count = tol, n_iter_no_change, best, count
-
-    def stalled(self, loss: float) -> bool:
-        self.count = self.count + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        return self.n is not None and self.count >= self.n
-
-    def state(self) -> tuple[float, int]:
-        return self.best, self.count
-
-
-def _warm_rate(options: TrainOptions, epoch: int, first_step: int, warmup_steps: int, batch: int) -> float:
-    return learning_rate(options, epoch, first_step + batch, warmup_steps)

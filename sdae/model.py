@@ -21,88 +21,22 @@ bias of its own.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from sdae import inputs
+from sdae.device import evaluating  # noqa: F401 (it lived here: `sdae.model.evaluating` still imports)
 from sdae.errors import UsageError
+from sdae.layers import DenoisingPair, Layer, TiedLinear
 from sdae.options import Activation
 from sdae.options import sizes as checked_sizes
 
 MAX_CLASSES = 10_000
 SATURATED = 0.01  # a sigmoid unit whose output stays within this of 0 or of 1 on every example is stuck
-INIT_GAIN = 0.2  # ReLU weights start U(-g a, g a), a = sqrt(6 / fan_in) (He's bound); g chosen in README, "Dead units"
-
-
-@contextmanager
-def evaluating(module: nn.Module) -> Iterator[nn.Module]:
-    """`module` in eval mode for the block, then back in the mode it was in."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
-
-
-class TiedLinear(nn.Module):
-    """A Linear layer whose weight is the transpose of another Linear's weight."""
-
-    def __init__(self, source: nn.Linear):
-        super().__init__()
-        # Held outside the module tree: the weight belongs to (and is saved with) the encoder.
-        object.__setattr__(self, "source", source)
-        self.bias = nn.Parameter(torch.zeros(source.in_features, device=source.weight.device))
-        self.in_features = source.out_features
-        self.out_features = source.in_features
-
-    @property
-    def weight(self) -> torch.Tensor:
-        return self.source.weight.t()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight, self.bias)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, tied=True"
-
-
-class Layer(nn.Sequential):
-    """One layer of units: a Linear map (`.linear`) followed by its activation (`.activation`)."""
-
-    def __init__(self, linear: nn.Module, activation: nn.Module):
-        super().__init__(OrderedDict(linear=linear, activation=activation))
-
-
-class DenoisingPair(nn.Module):
-    """Encoder layer k and its mirror decoder layer, as one denoising autoencoder.
-
-    `forward(x)` is the reconstruction; `pre_activation(x)` stops before the decoder's activation
-    (the logits, where it is a Sigmoid), which the loss uses for numerical stability.
-    """
-
-    def __init__(self, encoder: Layer, decoder: Layer):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
-
-    @property
-    def output_activation(self) -> nn.Module:
-        return self.decoder.activation
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder.linear(self.encoder(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(x))
+INIT_GAIN = 0.2  # ReLU weights start U(-g a, g a), a = sqrt(6 / fan_in) (He's bound); g chosen in the manual, docs/results-mnist.md, "Dead units"
 
 
 class StackedDenoisingAutoencoder(nn.Module):
@@ -117,7 +51,7 @@ class StackedDenoisingAutoencoder(nn.Module):
     generator:
         CPU generator for the initial weights: for ReLU units U(-g a, g a) with a = sqrt(6/fan_in),
         He's bound, and g = `init_gain` (0.2 by default: with He's own bound, g = 1, 62% of the
-        second layer's units died during pretraining; README, "Dead units"); for sigmoid units
+        second layer's units died during pretraining; the manual's "Dead units"); for sigmoid units
         Glorot uniform, U(-sqrt(6/(fan_in+fan_out)), ...). Biases start at zero. Without a
         generator, torch's global generator is used.
     n_classes:
@@ -131,9 +65,16 @@ class StackedDenoisingAutoencoder(nn.Module):
         ReLU networks: the He bound is multiplied by this (`INIT_GAIN` by default).
     """
 
-    def __init__(self, sizes: list[int] | tuple[int, ...], tied: bool = False, generator: torch.Generator | None = None,
-                 n_classes: int | None = None, activation: str = "relu", init_gain: float | None = None,
-                 output: str = "sigmoid"):
+    def __init__(
+        self,
+        sizes: list[int] | tuple[int, ...],
+        tied: bool = False,
+        generator: torch.Generator | None = None,
+        n_classes: int | None = None,
+        activation: str = "relu",
+        init_gain: float | None = None,
+        output: str = "sigmoid",
+    ):
         super().__init__()
         self.init_gain = INIT_GAIN if init_gain is None else float(init_gain)
         if activation not in set(Activation):
@@ -147,23 +88,28 @@ class StackedDenoisingAutoencoder(nn.Module):
         sizes = [int(sizes[0]), *checked_sizes("sizes", list(sizes[1:]))]
         self.sizes = sizes
         self.tied = tied
-        self.encoder = nn.Sequential(*(Layer(nn.Linear(a, b), hidden()) for a, b in zip(sizes, sizes[1:])))
+        linears = [nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])]
+        self.encoder = nn.Sequential(*(Layer(linear, hidden()) for linear in linears))
         decoder = []
         for layer in range(self.depth, 0, -1):
-            source = self.encoder[layer - 1].linear
+            source = linears[layer - 1]
             linear = TiedLinear(source) if tied else nn.Linear(sizes[layer], sizes[layer - 1])
             last = nn.Sigmoid() if self.output == "sigmoid" else nn.Identity()
             decoder.append(Layer(linear, last if layer == 1 else hidden()))
         self.decoder = nn.Sequential(*decoder)
         self.head: nn.Linear | None = None
         # How raw inputs map to the [0, 1] the network works in (`prepare`); saved with the weights.
+        self.input_offset: torch.Tensor  # the buffers' types, for type checkers (as in `Layer`)
+        self.input_scale: torch.Tensor
         self.register_buffer("input_offset", torch.zeros(()))
         self.register_buffer("input_scale", torch.ones(()))
         self.reset_parameters(generator)
         if n_classes is not None:
             self.add_head(n_classes, generator)
 
-    def set_scaling(self, offset: float | Sequence[float], scale: float | Sequence[float]) -> StackedDenoisingAutoencoder:
+    def set_scaling(
+        self, offset: float | Sequence[float], scale: float | Sequence[float]
+    ) -> StackedDenoisingAutoencoder:
         """Record how raw inputs are mapped to [0, 1]: x01 = (x - offset) * scale, with one offset and scale for
         every feature (floats) or one per feature (sequences of `sizes[0]` floats). Saved with the weights."""
         for name, value in (("input_offset", offset), ("input_scale", scale)):
@@ -221,7 +167,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         """
         if not 2 <= n_classes <= MAX_CLASSES:
             raise UsageError(f"a classifier needs between 2 and {MAX_CLASSES} classes, got {n_classes}")
-        device = self.encoder[0].linear.weight.device
+        device = self.encoder_layer(1).linear.weight.device
         head = nn.Linear(self.sizes[-1], n_classes)
         with torch.no_grad():
             bound = math.sqrt(6.0 / (self.sizes[-1] + n_classes))  # Glorot: the head feeds a softmax, not a ReLU
@@ -237,11 +183,11 @@ class StackedDenoisingAutoencoder(nn.Module):
         return self.head(self.encoder(inputs.network_input(self, x)))
 
     def encoder_layer(self, layer: int) -> Layer:
-        return self.encoder[self._check_layer(layer, low=1) - 1]
+        return cast(Layer, self.encoder[self._check_layer(layer, low=1) - 1])
 
     def decoder_layer(self, layer: int) -> Layer:
         """The decoder layer that mirrors encoder layer `layer`."""
-        return self.decoder[self.depth - self._check_layer(layer, low=1)]
+        return cast(Layer, self.decoder[self.depth - self._check_layer(layer, low=1)])
 
     def pair(self, layer: int) -> DenoisingPair:
         """Denoising pair `layer` (1 = the one next to the input), sharing this network's units."""
@@ -260,7 +206,7 @@ class StackedDenoisingAutoencoder(nn.Module):
         encoder layers (default: the top): the decoder layers that mirror layers `layer`..1. Raises UsageError for
         a layer the network does not have."""
         layer = self.depth if layer is None else self._check_layer(layer, low=1)
-        return self.decoder[self.depth - layer:](code)
+        return self.decoder[self.depth - layer :](code)
 
     def _check_layer(self, layer: int, low: int) -> int:
         if not low <= layer <= self.depth:
@@ -269,7 +215,7 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     @property
     def output_activation(self) -> nn.Module:
-        return self.decoder[-1].activation
+        return self.decoder_layer(1).activation
 
     @torch.no_grad()
     def inactive_fractions(self, batches: Iterable[torch.Tensor], layers: int | None = None) -> list[float]:
@@ -292,7 +238,7 @@ class StackedDenoisingAutoencoder(nn.Module):
 
     def pre_activation(self, x) -> torch.Tensor:
         """The reconstruction before the final Sigmoid (the logits); `x` as `forward` takes it."""
-        return self.decoder[-1].linear(self.decoder[:-1](self.encoder(inputs.reconstruction_input(self, x, 2))))
+        return self.decoder_layer(1).linear(self.decoder[:-1](self.encoder(inputs.reconstruction_input(self, x, 2))))
 
     def forward(self, x) -> torch.Tensor:
         """The reconstruction (examples, D) of prepared inputs `x`, taken as `encode` takes them."""

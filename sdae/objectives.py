@@ -20,6 +20,7 @@ from sdae.corruption import Corruption, ValueRange
 from sdae.data import Examples
 from sdae.errors import UsageError
 from sdae.loop import mean_loss
+from sdae.model import DenoisingPair, StackedDenoisingAutoencoder
 from sdae.options import Criterion, Loss
 
 VALIDATION_SEED = 2010  # held-out noise is drawn afresh from this seed at every evaluation
@@ -38,8 +39,13 @@ def resolve_loss(kind: str, sigmoid_output: bool) -> str:
     return Loss.BCE.value if sigmoid_output and kind != Loss.MSE else Loss.MSE.value
 
 
-def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind: str, activation: nn.Module,
-                        weights: torch.Tensor | None = None) -> torch.Tensor:
+def reconstruction_loss(
+    pre_activation: torch.Tensor,
+    target: torch.Tensor,
+    kind: str,
+    activation: nn.Module,
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Mean over all elements (each weighted, if `weights`); bce is computed from the logits, for stability.
 
     `pre_activation`, `target` and `weights`: (batch, features). Returns a scalar.
@@ -54,7 +60,7 @@ def reconstruction_loss(pre_activation: torch.Tensor, target: torch.Tensor, kind
 class Logits(nn.Module):
     """An autoencoder's reconstruction before its output activation (its `pre_activation`), as a forward pass."""
 
-    def __init__(self, autoencoder: nn.Module):
+    def __init__(self, autoencoder: DenoisingPair | StackedDenoisingAutoencoder):
         super().__init__()
         self.autoencoder = autoencoder
 
@@ -65,7 +71,7 @@ class Logits(nn.Module):
 class ClassLogits(nn.Module):
     """A network's class logits (its `classify`), as a forward pass."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: StackedDenoisingAutoencoder):
         super().__init__()
         self.model = model
 
@@ -83,9 +89,18 @@ class DenoisingObjective(nn.Module):
     data-parallel run (`distributed=True`).
     """
 
-    def __init__(self, autoencoder: nn.Module, inputs: Examples, noise: Corruption, generator: torch.Generator,
-                 loss: str, value_range: ValueRange = (0.0, 1.0), criterion: Criterion = Criterion(),
-                 network: nn.Module | None = None, distributed: bool = False):
+    def __init__(
+        self,
+        autoencoder: DenoisingPair | StackedDenoisingAutoencoder,
+        inputs: Examples,
+        noise: Corruption,
+        generator: torch.Generator,
+        loss: str,
+        value_range: ValueRange = (0.0, 1.0),
+        criterion: Criterion = Criterion(),
+        network: nn.Module | None = None,
+        distributed: bool = False,
+    ):
         super().__init__()
         self.autoencoder = autoencoder
         self.network = network if network is not None else Logits(autoencoder)
@@ -93,15 +108,19 @@ class DenoisingObjective(nn.Module):
         self.loss, self.value_range, self.criterion = loss, value_range, criterion
         self.fixed: tuple[torch.Tensor, torch.Tensor | None] | None = None
         if criterion.fixed and distributed:
-            raise UsageError("`fixed_noise` corrupts each example once, in one process; it cannot be split between "
-                             "processes: train it in one")
+            raise UsageError(
+                "`fixed_noise` corrupts each example once, in one process; it cannot be split between "
+                "processes: train it in one"
+            )
         if criterion.fixed:
             self.fixed = self._corrupt_all()
 
     def _corrupt_all(self, batch_size: int = 8192) -> tuple[torch.Tensor, torch.Tensor | None]:
-        parts = [self.noise.corrupt_marked(clean, self.generator, self.value_range)
-                 for clean in self.inputs.batches(batch_size)]
-        marks = None if any(m is None for _, m in parts) else torch.cat([m for _, m in parts])
+        parts = [
+            self.noise.corrupt_marked(clean, self.generator, self.value_range)
+            for clean in self.inputs.batches(batch_size)
+        ]
+        marks = None if any(m is None for _, m in parts) else torch.cat([m for _, m in parts if m is not None])
         return torch.cat([c for c, _ in parts]), marks
 
     def forward(self, index: torch.Tensor) -> torch.Tensor:
@@ -113,24 +132,44 @@ class DenoisingObjective(nn.Module):
         weights = None
         if self.criterion.emphasis is not None:
             alpha, beta = self.criterion.emphasis
-            weights = torch.full_like(clean, alpha) if marked is None else \
-                torch.where(marked, torch.tensor(alpha, dtype=clean.dtype, device=clean.device),
-                            torch.tensor(beta, dtype=clean.dtype, device=clean.device))
-        return reconstruction_loss(self.network(corrupted), clean, self.loss, self.autoencoder.output_activation,
-                                   weights)
+            weights = (
+                torch.full_like(clean, alpha)
+                if marked is None
+                else torch.where(
+                    marked,
+                    torch.tensor(alpha, dtype=clean.dtype, device=clean.device),
+                    torch.tensor(beta, dtype=clean.dtype, device=clean.device),
+                )
+            )
+        return reconstruction_loss(
+            self.network(corrupted), clean, self.loss, self.autoencoder.output_activation, weights
+        )
 
     def held_out_loss(self, held_out: Examples, batch_size: int) -> float:
         """The same loss on held-out examples, with noise drawn afresh from the fixed validation seed."""
         device = held_out.device
-        objective = DenoisingObjective(self.autoencoder, held_out, self.noise, validation_generator(device), self.loss,
-                                       self.value_range, Criterion(self.criterion.emphasis))
+        objective = DenoisingObjective(
+            self.autoencoder,
+            held_out,
+            self.noise,
+            validation_generator(device),
+            self.loss,
+            self.value_range,
+            Criterion(self.criterion.emphasis),
+        )
         return mean_loss(objective, len(held_out), batch_size, device)
 
 
 class ClassificationObjective(nn.Module):
     """Batch indices in, the cross-entropy of the network's class logits out (`labels`: (n,) int64)."""
 
-    def __init__(self, model: nn.Module, inputs: Examples, labels: torch.Tensor, network: nn.Module | None = None):
+    def __init__(
+        self,
+        model: StackedDenoisingAutoencoder,
+        inputs: Examples,
+        labels: torch.Tensor,
+        network: nn.Module | None = None,
+    ):
         super().__init__()
         self.model, self.inputs, self.labels = model, inputs, labels
         self.network = network if network is not None else ClassLogits(model)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from enum import StrEnum
+from typing import cast
 
 from sdae.checks import (
     check_fields,
@@ -33,66 +33,16 @@ from sdae.checks import (
     whole,
     whole_or,
 )
+from sdae.choices import Activation, Log, Loss, Optimizer, Output, ScalingRule, Schedule, StageName, Status
 from sdae.errors import UsageError
 
 MAX_SEED = 2**63 - 1
 
 
-class StageName(StrEnum):
-    """The three kinds of training stage (Vincent et al. 2010, section 3.5 and 5)."""
-
-    PRETRAIN = "pretrain"  # greedy layer-wise denoising pretraining, pair by pair
-    FINETUNE = "finetune"  # every layer end to end on the denoising criterion
-    SUPERVISED = "supervised"  # a softmax layer on the top code, every layer on the labels
-
-
-class Status(StrEnum):
-    RUNNING = "running"
-    COMPLETE = "complete"
-    DIVERGED = "diverged"
-
-
-class Optimizer(StrEnum):
-    ADAM = "adam"
-    SGD = "sgd"
-
-
-class Loss(StrEnum):
-    AUTO = "auto"  # binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
-    BCE = "bce"
-    MSE = "mse"
-
-
-class Schedule(StrEnum):
-    CONSTANT = "constant"
-    COSINE = "cosine"
-
-
-class Activation(StrEnum):
-    RELU = "relu"
-    SIGMOID = "sigmoid"
-
-
-class ScalingRule(StrEnum):
-    GLOBAL = "global"  # each dataset's own rule: bytes / 255, values in [0, 1] kept, else one minimum and maximum
-    FEATURE = "feature"  # every feature min-max scaled on its own
-    NONE = "none"  # the values as they are (real-valued data: goes with the affine output)
-
-
-class Output(StrEnum):
-    AUTO = "auto"  # sigmoid where the scaled training data lies in [0, 1], else affine
-    SIGMOID = "sigmoid"  # a Sigmoid and cross-entropy: inputs in [0, 1]
-    AFFINE = "affine"  # no activation, squared error: real-valued inputs (Vincent et al. 2010, section 3.3)
-
-
-class Log(StrEnum):
-    TENSORBOARD = "tensorboard"
-
-
 def auto_batch_size(n: int) -> int:
     """128 examples a batch, or fewer for small data so that an epoch still has about 100 optimizer steps (at
     least 16 examples a batch): a short run on a few thousand examples learns instead of fitting the mean image
-    (README, "Defaults that learn at every budget")."""
+    (the manual, docs/results-mnist.md, "Short runs")."""
     return min(128, max(16, n // 100))
 
 
@@ -102,7 +52,7 @@ SCALE = number(0, 1, low_open=True, what="a fraction of the published sizes in (
 # ---------------------------------------------------------------------------------- the options
 @dataclass
 class TrainOptions:
-    """How one stage trains. Defaults were chosen by the measurements in README."""
+    """How one stage trains. Defaults were chosen by the measurements in the manual (docs/results-mnist.md)."""
 
     epochs: int = option(10, whole(0))
     batch_size: int | str = option("auto", whole_or("auto", 1))  # auto: `auto_batch_size` of the stage's examples
@@ -112,7 +62,9 @@ class TrainOptions:
     weight_decay: float = option(0.0, number(0))
     loss: Loss = option(Loss.AUTO, one_of(Loss))
     schedule: Schedule = option(Schedule.CONSTANT, one_of(Schedule))  # cosine: decays to 0 over the stage's epochs
-    warmup: float = option(5.0, number(0, what="a number of epochs >= 0"))  # lr rises over these (at most half the stage)
+    warmup: float = option(
+        5.0, number(0, what="a number of epochs >= 0")
+    )  # lr rises over these (at most half the stage)
     compile: bool = option(False, flag)  # torch.compile the network's forward pass (CUDA graphs on a GPU)
     tol: float = option(0.0, number(0))  # with n_iter_no_change: the fall in training loss that counts
     n_iter_no_change: int | None = option(None, whole(1, optional=True))  # stop after this many epochs without it
@@ -151,8 +103,11 @@ class DataOptions:
     def absolute(self) -> DataOptions:
         """These options with the user's file and `data_dir` as absolute paths, so that a run records where its
         data is in a way that reads the same from any folder."""
-        return replace(self, dataset=self.dataset if self.builtin else _absolute(self.dataset),
-                       data_dir=None if self.data_dir is None else _absolute(self.data_dir))
+        return replace(
+            self,
+            dataset=self.dataset if self.builtin else _absolute(self.dataset),
+            data_dir=None if self.data_dir is None else _absolute(self.data_dir),
+        )
 
     def relocated(self, dataset: str | None = None, data_dir: str | None = None) -> DataOptions:
         """These options with the data somewhere new: `dataset` for a run trained on the user's own file or folder,
@@ -163,14 +118,22 @@ class DataOptions:
         if data_dir is not None:
             if not (self.dataset == "mnist" or self.dataset.startswith("mnist-")):
                 hint = "; to point the run at its moved file, give `dataset`" if not self.builtin else ""
-                raise UsageError(f"`data_dir` is where MNIST's files are, and this run's dataset {self.dataset} does "
-                                 f"not read them{hint}")
+                raise UsageError(
+                    f"`data_dir` is where MNIST's files are, and this run's dataset {self.dataset} does "
+                    f"not read them{hint}"
+                )
             moved = replace(moved, data_dir=_absolute(data_dir))
         if dataset is not None:
             if self.builtin:
-                raise UsageError(f"`dataset` gives the new place of a run's own file, and this run trained on the "
-                                 f"built-in {self.dataset}" + (" (its MNIST files: `data_dir`)" if self.dataset == "mnist"
-                                                               or self.dataset.startswith("mnist-") else ""))
+                raise UsageError(
+                    f"`dataset` gives the new place of a run's own file, and this run trained on the "
+                    f"built-in {self.dataset}"
+                    + (
+                        " (its MNIST files: `data_dir`)"
+                        if self.dataset == "mnist" or self.dataset.startswith("mnist-")
+                        else ""
+                    )
+                )
             moved = replace(moved, dataset=_absolute(dataset))
         return moved
 
@@ -233,7 +196,8 @@ class RunConfig:
 
     def criterion(self) -> Criterion:
         """The denoising criterion's options, for `sdae.stages`."""
-        return Criterion(None if self.emphasis is None else tuple(self.emphasis), self.fixed_noise)
+        emphasis = None if self.emphasis is None else cast("tuple[float, float]", tuple(self.emphasis))  # checked: 2
+        return Criterion(emphasis, self.fixed_noise)
 
 
 @dataclass
@@ -250,8 +214,16 @@ class FinetuneOptions:
         return check_fields(self)
 
 
-BENCHMARK_PROBLEMS = ("mnist-basic", "mnist-rot", "mnist-bg-rand", "mnist-bg-img", "mnist-rot-bg-img", "rectangles",
-                      "rectangles-image", "convex")  # the 2007 problems (Larochelle et al. 2007), as `sdae.data.variants`
+BENCHMARK_PROBLEMS = (
+    "mnist-basic",
+    "mnist-rot",
+    "mnist-bg-rand",
+    "mnist-bg-img",
+    "mnist-rot-bg-img",
+    "rectangles",
+    "rectangles-image",
+    "convex",
+)  # the 2007 problems (Larochelle et al. 2007), as `sdae.data.variants`
 
 
 @dataclass
@@ -262,7 +234,9 @@ class BenchOptions:
     scale: float = option(1.0, SCALE)
     units: int = option(1000, whole(1))  # per hidden layer
     activation: Activation = option(Activation.RELU, one_of(Activation))
-    noise_levels: tuple[float, ...] = option((0.10, 0.25, 0.40), each(number(0, 1, high_open=True), "masking fractions in [0, 1)"))
+    noise_levels: tuple[float, ...] = option(
+        (0.10, 0.25, 0.40), each(number(0, 1, high_open=True), "masking fractions in [0, 1)")
+    )
     pretrain_epochs: int = option(15, whole(0))  # per pair
     epochs: int = option(50, whole(1))  # supervised fine-tuning, at most
     patience: int | None = option(10, whole(1, optional=True))
@@ -278,6 +252,28 @@ class BenchOptions:
         return check_fields(self)
 
 
-__all__ = ["Activation", "BENCHMARK_PROBLEMS", "BenchOptions", "Criterion", "DataOptions", "FinetuneOptions", "Log",
-           "Loss", "MAX_SEED", "Optimizer", "Output", "RunConfig", "SCALE", "ScalingRule", "Schedule", "StageName", "Status", "TrainOptions",
-           "check_fields", "from_dict", "sections_of", "sizes", "to_dict"]
+__all__ = [
+    "Activation",
+    "BENCHMARK_PROBLEMS",
+    "BenchOptions",
+    "Criterion",
+    "DataOptions",
+    "FinetuneOptions",
+    "Log",
+    "Loss",
+    "MAX_SEED",
+    "Optimizer",
+    "Output",
+    "RunConfig",
+    "SCALE",
+    "ScalingRule",
+    "Schedule",
+    "StageName",
+    "Status",
+    "TrainOptions",
+    "check_fields",
+    "from_dict",
+    "sections_of",
+    "sizes",
+    "to_dict",
+]

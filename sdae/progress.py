@@ -21,19 +21,29 @@ from sdae.records import EpochRecord
 class ProgressBars:
     def __init__(self, lines: TextIO | None = None, bars: TextIO | None = None, keep_lines: bool = True):
         self.lines, self.bars, self.keep_lines = lines or sys.stdout, bars or sys.stderr, keep_lines
-        self.stage_bar = self.batch_bar = None
+        self.stage_bar: tqdm | None = None
+        self.batch_bar: tqdm | None = None
         self.label, self.epochs = "", 0
 
     def on_stage(self, label: str, epochs: int, done: int) -> None:
         self.close()
         self.label, self.epochs = label, epochs
-        self.stage_bar = tqdm(total=epochs, initial=done, desc=label, unit="epoch", leave=False, file=self.bars,
-                              disable=None, dynamic_ncols=True)
+        self.stage_bar = tqdm(
+            total=epochs,
+            initial=done,
+            desc=label,
+            unit="epoch",
+            leave=False,
+            file=self.bars,
+            disable=None,
+            dynamic_ncols=True,
+        )
 
     def on_batch(self, label: str, done: int, total: int, loss: float) -> None:
         if self.batch_bar is None:
-            self.batch_bar = tqdm(total=total, desc=label, unit="batch", leave=False, file=self.bars, disable=None,
-                                  dynamic_ncols=True)
+            self.batch_bar = tqdm(
+                total=total, desc=label, unit="batch", leave=False, file=self.bars, disable=None, dynamic_ncols=True
+            )
         self.batch_bar.update(done - self.batch_bar.n)
         self.batch_bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
@@ -52,8 +62,10 @@ class ProgressBars:
             val += f"  val error {100 * record.val_error:.2f}%"
         dead = "" if not record.dead_units else "  dead " + "/".join(f"{100 * f:.0f}%" for f in record.dead_units)
         of = f"/{self.epochs}" if self.epochs else ""
-        return (f"{self.label} epoch {record.epoch}{of}: train {record.train_loss:.5f}{val}  "
-                f"({record.loss_function}, {record.seconds:.1f} s){dead}")
+        return (
+            f"{self.label} epoch {record.epoch}{of}: train {record.train_loss:.5f}{val}  "
+            f"({record.loss_function}, {record.seconds:.1f} s){dead}"
+        )
 
     def close(self) -> None:
         for bar in (self.batch_bar, self.stage_bar):

@@ -38,8 +38,11 @@ class EpochRecord:
     lr: float | None = None
 
     def to_dict(self) -> dict:
-        return {k: (str(v) if k == "stage" else v) for k, v in asdict(self).items()
-                if v is not None or k not in ("val_error", "dead_units", "lr")}
+        return {
+            k: (str(v) if k == "stage" else v)
+            for k, v in asdict(self).items()
+            if v is not None or k not in ("val_error", "dead_units", "lr")
+        }
 
 
 @dataclass
@@ -61,10 +64,25 @@ class TrainingState:
     extra: dict = field(default_factory=dict)  # what a stage needs beyond these (e.g. the best weights so far)
 
     @classmethod
-    def capture(cls, stage: str, pair: int | None, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-                generator: torch.Generator, extra: dict | None = None) -> TrainingState:
-        return cls(str(stage), pair, epoch, _to_cpu(model.state_dict()), _to_cpu(optimizer.state_dict()),
-                   generator.get_state().clone(), _to_cpu(extra or {}))
+    def capture(
+        cls,
+        stage: str,
+        pair: int | None,
+        epoch: int,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+        extra: dict | None = None,
+    ) -> TrainingState:
+        return cls(
+            str(stage),
+            pair,
+            epoch,
+            _to_cpu(model.state_dict()),
+            _to_cpu(optimizer.state_dict()),
+            generator.get_state().clone(),
+            _to_cpu(extra or {}),
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,9 +97,14 @@ class TrainingState:
         if generator_fits(generator, self.generator):
             generator.set_state(self.generator)
         else:
-            warnings.warn(SDAEWarning(f"the saved random-generator state is not one a {generator.device.type} "
-                                      "generator takes (it was saved on another kind of device); the generator goes "
-                                      "on from its own state, so this continuation is not bit-identical"), stacklevel=2)
+            warnings.warn(
+                SDAEWarning(
+                    f"the saved random-generator state is not one a {generator.device.type} "
+                    "generator takes (it was saved on another kind of device); the generator goes "
+                    "on from its own state, so this continuation is not bit-identical"
+                ),
+                stacklevel=2,
+            )
         return self.epoch
 
     def portable(self, device: torch.device, seed: int, where: str = "the training state") -> TrainingState:
@@ -101,15 +124,21 @@ class TrainingState:
                 return state
             return torch.Generator(device=device).manual_seed(fresh_seed(seed, rank, self.epoch)).get_state()
 
-        extra = self.extra if ranks is None else {**self.extra,
-                                                  "rank_generators": [fitting(r, s) for r, s in enumerate(ranks)]}
+        extra = (
+            self.extra
+            if ranks is None
+            else {**self.extra, "rank_generators": [fitting(r, s) for r, s in enumerate(ranks)]}
+        )
         size = unfit[0].numel() if isinstance(unfit[0], torch.Tensor) else "?"
-        warnings.warn(SDAEWarning(
-            f"{where}: its random-generator state was saved on another kind of device ({size} bytes; a "
-            f"{device.type} generator's is {probe.get_state().numel()}) and cannot move to {device.type}; the "
-            f"weights and optimizer state carry over, and the noise goes on from a fresh stream from the run's seed "
-            f"and epoch {self.epoch}: reproducible, but not bit-identical to a continuation on the original device"),
-            stacklevel=2)
+        warnings.warn(
+            SDAEWarning(
+                f"{where}: its random-generator state was saved on another kind of device ({size} bytes; a "
+                f"{device.type} generator's is {probe.get_state().numel()}) and cannot move to {device.type}; the "
+                f"weights and optimizer state carry over, and the noise goes on from a fresh stream from the run's seed "
+                f"and epoch {self.epoch}: reproducible, but not bit-identical to a continuation on the original device"
+            ),
+            stacklevel=2,
+        )
         return replace(self, generator=fitting(0, self.generator), extra=extra)
 
 
@@ -167,10 +196,16 @@ class DataFacts:
         def plain(v):
             return list(v) if isinstance(v, tuple) else v
 
-        return {"input_dim": self.input_dim, "image_shape": None if self.image_shape is None else list(self.image_shape),
-                "scaling": {"offset": plain(self.offset), "scale": plain(self.scale), "rule": self.rule},
-                "source": self.source, "n_train": self.n_train, "n_val": self.n_val, "fingerprint": self.fingerprint,
-                **({} if self.classes is None else {"classes": list(self.classes)})}
+        return {
+            "input_dim": self.input_dim,
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "scaling": {"offset": plain(self.offset), "scale": plain(self.scale), "rule": self.rule},
+            "source": self.source,
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "fingerprint": self.fingerprint,
+            **({} if self.classes is None else {"classes": list(self.classes)}),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> DataFacts:
@@ -190,8 +225,11 @@ class DataFacts:
         if not isinstance(scaling, dict) or not all(numbers(scaling.get(k)) for k in ("offset", "scale")):
             raise ValueError("field 'scaling' must hold numbers 'offset' and 'scale' (one, or one per feature)")
         shape = d.get("image_shape")
-        if shape is not None and not (isinstance(shape, list) and len(shape) == 2
-                                      and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)):
+        if shape is not None and not (
+            isinstance(shape, list)
+            and len(shape) == 2
+            and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+        ):
             raise ValueError("field 'image_shape' must be two whole numbers or null")
         for name in ("source", "fingerprint"):
             if d.get(name) is not None and not isinstance(d[name], str):
@@ -199,12 +237,22 @@ class DataFacts:
         classes = d.get("classes")  # absent from runs before image folders, and for data without class names
         if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
             raise ValueError("field 'classes' must be a list of names or null")
+
         def read(v):
             return tuple(float(x) for x in v) if isinstance(v, list) else float(v)
 
-        return cls(d["input_dim"], None if shape is None else tuple(shape), read(scaling["offset"]), read(scaling["scale"]),
-                   d.get("source"), d["n_train"], d["n_val"], d.get("fingerprint"), str(scaling.get("rule", "given")),
-                   None if classes is None else tuple(classes))
+        return cls(
+            d["input_dim"],
+            None if shape is None else tuple(shape),
+            read(scaling["offset"]),
+            read(scaling["scale"]),
+            d.get("source"),
+            d["n_train"],
+            d["n_val"],
+            d.get("fingerprint"),
+            str(scaling.get("rule", "given")),
+            None if classes is None else tuple(classes),
+        )
 
 
 _IMPLEMENTATION = ("fused", "foreach", "capturable")  # an optimizer's kernels: chosen per device, not state
@@ -217,8 +265,13 @@ def _implemented_as(optimizer: torch.optim.Optimizer, saved: dict) -> dict:
     groups = saved.get("param_groups") if isinstance(saved, dict) else None
     if not isinstance(groups, list) or len(groups) != len(optimizer.param_groups):
         return saved  # load_state_dict says what is wrong
-    return {**saved, "param_groups": [{**g, **{k: mine[k] for k in _IMPLEMENTATION if k in mine}}
-                                      for g, mine in zip(groups, optimizer.param_groups)]}
+    return {
+        **saved,
+        "param_groups": [
+            {**g, **{k: mine[k] for k in _IMPLEMENTATION if k in mine}}
+            for g, mine in zip(groups, optimizer.param_groups)
+        ],
+    }
 
 
 def _to_cpu(value):

@@ -48,5 +48,9 @@ def discard(aside: Path) -> None:
                 entry.unlink()
         aside.rmdir()
     except OSError as e:
-        warnings.warn(SDAEWarning(f"could not delete the replaced run's files in {aside} ({e.strerror or e}); delete "
-                                  "that folder by hand"), stacklevel=2)
+        warnings.warn(
+            SDAEWarning(
+                f"could not delete the replaced run's files in {aside} ({e.strerror or e}); delete that folder by hand"
+            ),
+            stacklevel=2,
+        )

@@ -21,7 +21,6 @@ import os
 import time
 import uuid
 from pathlib import Path
-from types import MappingProxyType
 
 import torch
 
@@ -32,14 +31,13 @@ from sdae.files import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    load_safetensors,
     parse_json,
     read_json,
     read_text,
     safe_torch_load,
 )
-from sdae.model import MAX_CLASSES, StackedDenoisingAutoencoder
-from sdae.options import RunConfig, StageName, Status
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.options import RunConfig, StageName
 from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
 from sdae.replace import discard, restore, set_aside
 from sdae.schema import check_meta, checked_state, epoch_record, json_list
@@ -47,16 +45,17 @@ from sdae.version import __version__
 
 FORMAT = 3
 MARKER, CONFIG, PRETRAINED, WEIGHTS = "sdae-run.json", "config.json", "pretrained.safetensors", "model.safetensors"
-METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = "metrics.jsonl", "checkpoint.pt", "evaluation.json", "svm.json", "figures"
+METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES = (
+    "metrics.jsonl",
+    "checkpoint.pt",
+    "evaluation.json",
+    "svm.json",
+    "figures",
+)
 TENSORBOARD = "tensorboard"
 # Everything sdae writes into a run folder besides the marker; `overwrite` replaces these and nothing else.
 WRITTEN = (CONFIG, PRETRAINED, WEIGHTS, METRICS, CHECKPOINT, EVALUATION, SVM, FIGURES, TENSORBOARD)
 RESERVED = (MARKER, FolderLock.NAME, *WRITTEN)
-WHICH = MappingProxyType({"latest": WEIGHTS, "finetuned": WEIGHTS, "pretrained": PRETRAINED, WEIGHTS: WEIGHTS,
-                          PRETRAINED: PRETRAINED})  # `load(path, which)`: the weights' names, and their files
-SUPERVISED_NOTE = ("{run}: these are the weights of supervised fine-tuning, which trained the encoder and the head on "
-                   "the labels but not the decoder: their reconstructions mean nothing; to reconstruct, load the "
-                   'pretrained weights, sdae.load(run, which="pretrained")')
 
 
 def is_run(path: Path) -> bool:
@@ -84,8 +83,9 @@ class RunFolder:
     makes every write a no-op.
     """
 
-    def __init__(self, path: str | os.PathLike, marker: dict, meta: dict, lock: FolderLock | None = None,
-                 writes: bool = True):
+    def __init__(
+        self, path: str | os.PathLike, marker: dict, meta: dict, lock: FolderLock | None = None, writes: bool = True
+    ):
         self.path = Path(path)
         self.marker = marker  # format, run_id, created, sdae_version
         self.meta = meta  # config.json as read: versions, "config", "data_facts", "status", "classes" once supervised
@@ -107,7 +107,9 @@ class RunFolder:
         if occupied and not is_run(path):
             raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
         if occupied and not overwrite:
-            raise UsageError(f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder")
+            raise UsageError(
+                f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder"
+            )
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -115,10 +117,19 @@ class RunFolder:
         lock = FolderLock(path, "pretraining").acquire()
         try:
             replaced = set_aside(path, WRITTEN) if occupied else None
-            marker = {"format": FORMAT, "run_id": uuid.uuid4().hex, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                      "sdae_version": __version__}
-            meta = {"sdae_version": __version__, "torch_version": torch.__version__, "config": config.to_dict(),
-                    "data_facts": facts.to_dict(), "status": RunStatus().to_dict()}
+            marker = {
+                "format": FORMAT,
+                "run_id": uuid.uuid4().hex,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "sdae_version": __version__,
+            }
+            meta = {
+                "sdae_version": __version__,
+                "torch_version": torch.__version__,
+                "config": config.to_dict(),
+                "data_facts": facts.to_dict(),
+                "status": RunStatus().to_dict(),
+            }
             folder = cls(path, marker, meta, lock)
             try:
                 folder.write_meta()
@@ -149,11 +160,15 @@ class RunFolder:
         if isinstance(found, bool) or not isinstance(found, int) or not isinstance(marker.get("run_id"), str):
             raise RunFolderError(f"{path / MARKER}: fields 'format' and 'run_id' are missing or malformed")
         if found > FORMAT:
-            raise RunFolderError(f"{path / MARKER}: written by sdae {marker.get('sdae_version', '?')} (run format "
-                                 f"{found}); this is sdae {__version__} (format {FORMAT}): upgrade sdae to read it")
+            raise RunFolderError(
+                f"{path / MARKER}: written by sdae {marker.get('sdae_version', '?')} (run format "
+                f"{found}); this is sdae {__version__} (format {FORMAT}): upgrade sdae to read it"
+            )
         if found < FORMAT:
-            raise RunFolderError(f"{path / MARKER}: run format {found}, from an earlier sdae "
-                                 f"{marker.get('sdae_version', '?')}; this sdae reads format {FORMAT}: train the run again")
+            raise RunFolderError(
+                f"{path / MARKER}: run format {found}, from an earlier sdae "
+                f"{marker.get('sdae_version', '?')}; this sdae reads format {FORMAT}: train the run again"
+            )
         meta = read_json(path / CONFIG)
         check_meta(meta, path / CONFIG)
         return cls(path, marker, meta, writes=writes)
@@ -179,8 +194,12 @@ class RunFolder:
     def write_meta(self) -> None:
         if not self.writes:
             return
-        self.meta.update(sdae_version=__version__, config=self.config.to_dict(), data_facts=self.facts.to_dict(),
-                         status=self.status.to_dict())
+        self.meta.update(
+            sdae_version=__version__,
+            config=self.config.to_dict(),
+            data_facts=self.facts.to_dict(),
+            status=self.status.to_dict(),
+        )
         if self.classes is not None:
             self.meta["classes"] = self.classes
         atomic_write_json(self.path / CONFIG, self.meta)
@@ -193,8 +212,9 @@ class RunFolder:
 
         model.set_scaling(self.facts.offset, self.facts.scale)
         tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        atomic_write_bytes(self.path / name, save(tensors, metadata={"sdae_version": __version__,
-                                                                     "run_id": self.marker["run_id"]}))
+        atomic_write_bytes(
+            self.path / name, save(tensors, metadata={"sdae_version": __version__, "run_id": self.marker["run_id"]})
+        )
 
     @property
     def n_classes(self) -> int | None:
@@ -207,9 +227,13 @@ class RunFolder:
         return "sigmoid" if self.config.output == "auto" else str(self.config.output)
 
     def build_model(self, with_head: bool = True) -> StackedDenoisingAutoencoder:
-        model = StackedDenoisingAutoencoder(self.sizes, tied=self.config.tied,
-                                            n_classes=self.n_classes if with_head else None,
-                                            activation=self.config.activation, output=self.output)
+        model = StackedDenoisingAutoencoder(
+            self.sizes,
+            tied=self.config.tied,
+            n_classes=self.n_classes if with_head else None,
+            activation=self.config.activation,
+            output=self.output,
+        )
         return model.set_scaling(self.facts.offset, self.facts.scale)
 
     def load_state_into(self, model: torch.nn.Module, state, source: Path) -> None:
@@ -220,26 +244,9 @@ class RunFolder:
         except RuntimeError as e:
             first = str(e).strip().splitlines()
             detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
-            raise RunFolderError(f"{source}: the weights do not match the configuration (layers {self.sizes}): {detail}") from None
-
-    def load_model(self, which: str = "latest") -> StackedDenoisingAutoencoder:
-        """The network with the weights `which` names (see `load`), on the CPU, in eval mode; its head is the file's."""
-        if not self.status.pretrained:
-            raise RunFolderError(f"{self.path}: pretraining has not finished, there are no weights yet; "
-                                 "continue it with `resume_pretraining`")
-        name, finetune = WHICH.get(which) if isinstance(which, str) else None, self.status.finetune
-        if name is None or (which == "finetuned" and finetune != Status.COMPLETE):
-            why = f"choose one of {', '.join(WHICH)}" if name is None else \
-                f"the run's fine-tuning is {finetune or 'not started'}; load \"latest\" or \"pretrained\""
-            raise UsageError(f"{self.path}: cannot load which={which!r}: {why}")
-        path, state = self.path / name, load_safetensors(self.path / name)
-        model, head = self.build_model(with_head=False), state.get("head.weight") if name == WEIGHTS else None
-        if isinstance(head, torch.Tensor) and head.dim() == 2 and 2 <= len(head) <= MAX_CLASSES:  # supervised weights
-            model.add_head(len(head))
-            model.decoder_note = SUPERVISED_NOTE.format(run=self.path)
-        self.load_state_into(model, state, path)
-        model.eval()
-        return model
+            raise RunFolderError(
+                f"{source}: the weights do not match the configuration (layers {self.sizes}): {detail}"
+            ) from None
 
     # ------------------------------------------------------------------------------ metrics
     def read_metrics(self) -> list[EpochRecord]:
@@ -264,7 +271,9 @@ class RunFolder:
     def save_checkpoint(self, state: TrainingState, records: list[EpochRecord]) -> None:
         if not self.writes:
             return
-        atomic_torch_save({**state.to_dict(), "metrics": json.dumps([r.to_dict() for r in records])}, self.path / CHECKPOINT)
+        atomic_torch_save(
+            {**state.to_dict(), "metrics": json.dumps([r.to_dict() for r in records])}, self.path / CHECKPOINT
+        )
 
     def load_checkpoint(self) -> tuple[TrainingState, list[EpochRecord]] | None:
         path = self.path / CHECKPOINT
@@ -283,18 +292,3 @@ class RunFolder:
         if not self.writes:
             return
         (self.path / CHECKPOINT).unlink(missing_ok=True)
-
-
-def load(path: str | os.PathLike, which: str = "latest") -> StackedDenoisingAutoencoder:
-    """The trained network of a run folder, on the CPU, in eval mode, with the weights `which` names:
-
-    - "latest" (default): model.safetensors, the last completed stage's (the pretrained weights until fine-tuning
-      completes). After supervised fine-tuning (`supervised=True`) the network has the classifier head and the
-      encoder trained with it (codes, `classify`), but a decoder left from before: `model(x)` warns (SDAEWarning).
-    - "finetuned": the same, refused (UsageError) unless fine-tuning has completed.
-    - "pretrained": pretrained.safetensors, the greedily pretrained stack, without a head: reconstruct with these
-      after supervised fine-tuning (as `sdae evaluate` does).
-
-    The file names work too. Raises RunFolderError if the run is not there, damaged, or not pretrained yet.
-    """
-    return RunFolder.open(path).load_model(which)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
+from typing import cast
 
 import torch
 
@@ -34,13 +35,21 @@ def epoch_record(d) -> EpochRecord:
         v = values[name]
         if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ValueError(f"field {name!r} must be a whole number >= 1, got {v!r}")
-    for name, optional in (("train_loss", False), ("val_loss", True), ("seconds", False), ("val_error", True), ("lr", True)):
+    for name, optional in (
+        ("train_loss", False),
+        ("val_loss", True),
+        ("seconds", False),
+        ("val_error", True),
+        ("lr", True),
+    ):
         v = values[name]
         if not (v is None and optional) and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise ValueError(f"field {name!r} must be a number, got {v!r}")
     dead = values["dead_units"]
-    if dead is not None and not (isinstance(dead, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                                 and 0 <= v <= 1 for v in dead)):
+    if dead is not None and not (
+        isinstance(dead, list)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in dead)
+    ):
         raise ValueError(f"field 'dead_units' must be a list of fractions, got {dead!r}")
     if not isinstance(values["loss_function"], str):
         raise ValueError(f"field 'loss_function' must be a string, got {values['loss_function']!r}")
@@ -62,9 +71,12 @@ def check_meta(meta: dict, where: Path) -> None:
         except ValueError as e:
             raise RunFolderError(f"{where}: {key}: {e}") from None
     classes = meta.get("classes")
-    if meta["status"].get("finetune_kind") == "supervised" and (isinstance(classes, bool) or not isinstance(classes, int)
-                                                        or not 2 <= classes <= MAX_CLASSES):
-        raise RunFolderError(f"{where}: field 'classes' must be a whole number from 2 to {MAX_CLASSES}, got {classes!r}")
+    if meta["status"].get("finetune_kind") == "supervised" and (
+        isinstance(classes, bool) or not isinstance(classes, int) or not 2 <= classes <= MAX_CLASSES
+    ):
+        raise RunFolderError(
+            f"{where}: field 'classes' must be a whole number from 2 to {MAX_CLASSES}, got {classes!r}"
+        )
 
 
 def checked_state(raw, depth: int) -> TrainingState:
@@ -81,8 +93,12 @@ def checked_state(raw, depth: int) -> TrainingState:
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
         raise ValueError(f"field 'epoch' is {epoch!r}")
     optimizer = raw.get("optimizer")
-    if not isinstance(optimizer, dict) or not isinstance(optimizer.get("param_groups"), list) or not optimizer["param_groups"] \
-            or not isinstance(optimizer.get("state"), dict):
+    if (
+        not isinstance(optimizer, dict)
+        or not isinstance(optimizer.get("param_groups"), list)
+        or not optimizer["param_groups"]
+        or not isinstance(optimizer.get("state"), dict)
+    ):
         raise ValueError("field 'optimizer' holds no optimizer state")
     generator = raw.get("generator")
     if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
@@ -90,7 +106,8 @@ def checked_state(raw, depth: int) -> TrainingState:
     extra = raw.get("extra", {})
     if not isinstance(extra, dict) or (stage == "supervised" and not isinstance(extra.get("best"), dict)):
         raise ValueError("field 'extra' is malformed")
-    return TrainingState(StageName(stage), pair, epoch, raw.get("model"), optimizer, generator, extra)
+    weights = cast(dict, raw.get("model"))  # checked where they are loaded (`RunFolder.load_state_into`)
+    return TrainingState(StageName(stage), pair, epoch, weights, optimizer, generator, extra)
 
 
 def json_list(text) -> list:

@@ -19,35 +19,35 @@ data-parallel run (one process by default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from sdae import distributed
 from sdae.codes import EncodedExamples, clean_codes, streamed_unit_range, unit_range
 from sdae.corruption import Corruption
 from sdae.data import Examples
 from sdae.data.dataset import as_examples
-from sdae.device import autocast, wrapped
+from sdae.device import wrapped
 from sdae.distributed import World
-from sdae.guards import guards
-from sdae.loop import Hooks, Stage, run_stage
-from sdae.model import StackedDenoisingAutoencoder, evaluating
-from sdae.objectives import (
-    ClassificationObjective,
-    ClassLogits,
-    DenoisingObjective,
-    Logits,
-    resolve_loss,
-)
 from sdae.errors import DataError
+from sdae.guards import guards
+from sdae.loop import Hooks, Stage, numeric_batch_size, run_stage
+from sdae.model import StackedDenoisingAutoencoder
+from sdae.objectives import ClassificationObjective, ClassLogits, DenoisingObjective, Logits, resolve_loss
 from sdae.options import Criterion, Output, StageName, TrainOptions
 from sdae.records import EpochRecord, TrainingState
+from sdae.selection import BestEpoch, best_record, classification_scores
 
-__all__ = ["BestEpoch", "best_record", "classification_scores", "clean_codes", "dead_units", "finetune", "pretrain",
-           "supervised_finetune"]
+__all__ = [
+    "BestEpoch",
+    "best_record",
+    "classification_scores",
+    "clean_codes",
+    "dead_units",
+    "finetune",
+    "pretrain",
+    "supervised_finetune",
+]
 
 
 def _held_out(objective: DenoisingObjective, val: Examples | None, batch_size: int, world: World):
@@ -68,8 +68,9 @@ def _my_share(examples: Examples, world: World) -> Examples:
     return examples.subset(distributed.shard(torch.arange(len(examples), device=examples.device), world))
 
 
-def dead_units(model: StackedDenoisingAutoencoder, examples: Examples, layers: int | None = None,
-               batch_size: int = 4096) -> list[float]:
+def dead_units(
+    model: StackedDenoisingAutoencoder, examples: Examples, layers: int | None = None, batch_size: int = 4096
+) -> list[float]:
     """Per layer 1..`layers`, the fraction of units dead on these examples (see `inactive_fractions`)."""
     return model.inactive_fractions(examples.batches(batch_size), layers)
 
@@ -95,9 +96,11 @@ def output_for(asked: str, train, scaling: str) -> str:
     low, high = float(low.min()), float(high.max())
     inside = low >= 0.0 and high <= 1.0
     if asked == Output.SIGMOID and not inside:
-        raise DataError(f"the training examples, kept as they are (`scaling`='none'), go from {low:g} to {high:g}, "
-                        "but a Sigmoid output reconstructs values in [0, 1]; choose `output`='affine', or scale "
-                        "them with `scaling`='global' or 'feature'")
+        raise DataError(
+            f"the training examples, kept as they are (`scaling`='none'), go from {low:g} to {high:g}, "
+            "but a Sigmoid output reconstructs values in [0, 1]; choose `output`='affine', or scale "
+            "them with `scaling`='global' or 'feature'"
+        )
     return "sigmoid" if asked == Output.SIGMOID or inside else "affine"
 
 
@@ -105,9 +108,18 @@ def _network(module: nn.Module, options: TrainOptions, device: torch.device, wor
     return wrapped(module, device, world.distributed, options.compile, unused)
 
 
-def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
-             options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
-             hooks: Hooks | None = None, criterion: Criterion = Criterion(), world: World = World()) -> list[EpochRecord]:
+def pretrain(
+    model: StackedDenoisingAutoencoder,
+    train: Examples,
+    val: Examples | None,
+    noise: Corruption,
+    options: TrainOptions,
+    generator: torch.Generator,
+    resume: TrainingState | None = None,
+    hooks: Hooks | None = None,
+    criterion: Criterion = Criterion(),
+    world: World = World(),
+) -> list[EpochRecord]:
     """Greedily pretrain every pair of `model` (on `train.device`) for `options.epochs` epochs each.
 
     `train` and `val` are `Examples`, or 2-D tensors or NumPy arrays (examples, features) scaled to
@@ -121,6 +133,7 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
     first = 1
     if resume is not None:
         resume.restore(model, None, generator)  # the lower pairs' weights, before their codes are computed
+        assert resume.pair is not None, "a pretraining state names its pair"
         first = resume.pair
     records = []
     watch = guards(options, "training" if val is None else "validation").also(hooks)  # as `_monitor` counts
@@ -131,19 +144,47 @@ def pretrain(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
             val_inputs = None if val is None else EncodedExamples(model, k - 1, val)
             value_range = streamed_unit_range(inputs)
         elif k > 1:
-            inputs = Examples(clean_codes(model, k - 1, train))
+            codes = clean_codes(model, k - 1, train)
+            inputs = Examples(codes)
             val_inputs = None if val is None else Examples(clean_codes(model, k - 1, val))
-            value_range = unit_range(inputs.values)
+            value_range = unit_range(codes)
         pair = model.pair(k)
         resuming = resume is not None and k == resume.pair
-        loss = resolve_loss(options.loss, sigmoid_output=model.output == "sigmoid" if k == 1 else model.activation == "sigmoid")
-        objective = DenoisingObjective(pair, inputs, noise, generator, loss, value_range, criterion,
-                                       _network(Logits(pair), options, inputs.device, world), world.distributed)
-        stage = Stage(StageName.PRETRAIN, pair, objective, len(inputs), loss, pair=k,
-                      evaluate=_held_out(objective, val_inputs, options.batch_size, world),
-                      units=_monitor(model, val if val is not None else train, k), mark_steps=_marks(options, inputs))
-        records += run_stage(stage, model, options, generator, watch, resume if resuming else None, world,
-                             f"pretrain pair {k}/{model.depth}")
+        loss = resolve_loss(
+            options.loss, sigmoid_output=model.output == "sigmoid" if k == 1 else model.activation == "sigmoid"
+        )
+        objective = DenoisingObjective(
+            pair,
+            inputs,
+            noise,
+            generator,
+            loss,
+            value_range,
+            criterion,
+            _network(Logits(pair), options, inputs.device, world),
+            world.distributed,
+        )
+        stage = Stage(
+            StageName.PRETRAIN,
+            pair,
+            objective,
+            len(inputs),
+            loss,
+            pair=k,
+            evaluate=_held_out(objective, val_inputs, numeric_batch_size(options), world),
+            units=_monitor(model, val if val is not None else train, k),
+            mark_steps=_marks(options, inputs),
+        )
+        records += run_stage(
+            stage,
+            model,
+            options,
+            generator,
+            watch,
+            resume if resuming else None,
+            world,
+            f"pretrain pair {k}/{model.depth}",
+        )
     return records
 
 
@@ -151,9 +192,18 @@ def _marks(options: TrainOptions, inputs: Examples) -> bool:
     return options.compile and inputs.device.type == "cuda"
 
 
-def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples | None, noise: Corruption,
-             options: TrainOptions, generator: torch.Generator, resume: TrainingState | None = None,
-             hooks: Hooks | None = None, criterion: Criterion = Criterion(), world: World = World()) -> list[EpochRecord]:
+def finetune(
+    model: StackedDenoisingAutoencoder,
+    train: Examples,
+    val: Examples | None,
+    noise: Corruption,
+    options: TrainOptions,
+    generator: torch.Generator,
+    resume: TrainingState | None = None,
+    hooks: Hooks | None = None,
+    criterion: Criterion = Criterion(),
+    world: World = World(),
+) -> list[EpochRecord]:
     """Train every layer of `model` (on `train.device`) end to end on the denoising criterion.
 
     `train` and `val` are `Examples`, or 2-D tensors or NumPy arrays (examples, features) scaled to [0, 1].
@@ -163,55 +213,44 @@ def finetune(model: StackedDenoisingAutoencoder, train: Examples, val: Examples 
     needs_unit = model.output == "sigmoid"
     train, val = as_examples(train, "train", needs_unit), as_examples(val, "val", needs_unit)
     options = options.validate().for_examples(len(train))
-    objective = DenoisingObjective(model, train, noise, generator, loss, input_range(model, train), criterion,
-                                   network=_network(Logits(model), options, train.device, world),
-                                   distributed=world.distributed)
-    stage = Stage(StageName.FINETUNE, model, objective, len(train), loss,
-                  evaluate=_held_out(objective, val, options.batch_size, world),
-                  units=_monitor(model, val if val is not None else train), mark_steps=_marks(options, train))
+    objective = DenoisingObjective(
+        model,
+        train,
+        noise,
+        generator,
+        loss,
+        input_range(model, train),
+        criterion,
+        network=_network(Logits(model), options, train.device, world),
+        distributed=world.distributed,
+    )
+    stage = Stage(
+        StageName.FINETUNE,
+        model,
+        objective,
+        len(train),
+        loss,
+        evaluate=_held_out(objective, val, numeric_batch_size(options), world),
+        units=_monitor(model, val if val is not None else train),
+        mark_steps=_marks(options, train),
+    )
     counted_on = "training" if val is None else "validation"  # as `_monitor` counts dead units
     return run_stage(stage, model, options, generator, guards(options, counted_on).also(hooks), resume, world)
 
 
-@torch.no_grad()
-def classification_scores(model: StackedDenoisingAutoencoder, inputs: Examples, labels: torch.Tensor,
-                          batch_size: int = 4096) -> tuple[float, float]:
-    """(error rate as a fraction, mean cross-entropy per example) of the model on these examples; `labels`: (n,)."""
-    wrong, loss = 0, 0.0
-    with evaluating(model):
-        for start, x in zip(range(0, len(inputs), batch_size), inputs.batches(batch_size)):
-            truth = labels[start : start + batch_size]
-            with autocast(inputs.device):
-                logits = model.classify(x).float()
-            wrong += int((logits.argmax(1) != truth).sum())
-            loss += float(F.cross_entropy(logits, truth, reduction="sum"))
-    return wrong / len(inputs), loss / len(inputs)
-
-
-def best_record(records: list[EpochRecord]) -> EpochRecord:
-    """The supervised epoch whose weights are kept: lowest validation error, then lowest validation loss."""
-    return min((r for r in records if r.stage == StageName.SUPERVISED), key=lambda r: (r.val_error, r.val_loss))
-
-
-@dataclass
-class BestEpoch:
-    """The best validation epoch so far and its weights (saved with the state, so a resume keeps it)."""
-
-    epoch: int = 0
-    error: float = float("inf")
-    loss: float = float("inf")
-    weights: dict | None = None
-
-    def offer(self, epoch: int, error: float, loss: float, model: nn.Module) -> None:
-        if (error, loss) < (self.error, self.loss):
-            self.epoch, self.error, self.loss = epoch, error, loss
-            self.weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, train_labels: torch.Tensor, val: Examples,
-                        val_labels: torch.Tensor, options: TrainOptions, generator: torch.Generator,
-                        patience: int | None = None, resume: TrainingState | None = None,
-                        hooks: Hooks | None = None, world: World = World()) -> list[EpochRecord]:
+def supervised_finetune(
+    model: StackedDenoisingAutoencoder,
+    train: Examples,
+    train_labels: torch.Tensor,
+    val: Examples,
+    val_labels: torch.Tensor,
+    options: TrainOptions,
+    generator: torch.Generator,
+    patience: int | None = None,
+    resume: TrainingState | None = None,
+    hooks: Hooks | None = None,
+    world: World = World(),
+) -> list[EpochRecord]:
     """Train `model` (which must have a head) on the labels ((n,) int64 class indices); leaves it with the best
     validation epoch's weights."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
@@ -226,10 +265,18 @@ def supervised_finetune(model: StackedDenoisingAutoencoder, train: Examples, tra
         return loss, error
 
     network = _network(ClassLogits(model), options, train.device, world, unused=True)
-    stage = Stage(StageName.SUPERVISED, model, ClassificationObjective(model, train, train_labels, network), len(train),
-                  "cross-entropy", evaluate=evaluate, units=_monitor(model, val), extra=lambda: {"best": vars(best)},
-                  stop=lambda r: patience is not None and r.epoch - best.epoch >= patience,
-                  mark_steps=_marks(options, train))
+    stage = Stage(
+        StageName.SUPERVISED,
+        model,
+        ClassificationObjective(model, train, train_labels, network),
+        len(train),
+        "cross-entropy",
+        evaluate=evaluate,
+        units=_monitor(model, val),
+        extra=lambda: {"best": vars(best)},
+        stop=lambda r: patience is not None and r.epoch - best.epoch >= patience,
+        mark_steps=_marks(options, train),
+    )
     records = run_stage(stage, model, options, generator, guards(options).also(hooks), resume, world)
     if best.weights is not None:
         model.load_state_dict(best.weights)

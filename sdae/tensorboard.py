@@ -37,8 +37,12 @@ class TensorBoardLog:
 
     def on_epoch(self, record: EpochRecord) -> None:
         tag = record.stage if record.pair is None else f"{record.stage}/pair{record.pair}"
-        scalars = {"train_loss": record.train_loss, "val_loss": record.val_loss, "val_error": record.val_error,
-                   "lr": record.lr}
+        scalars = {
+            "train_loss": record.train_loss,
+            "val_loss": record.val_loss,
+            "val_error": record.val_error,
+            "lr": record.lr,
+        }
         for name, value in scalars.items():
             if value is not None:
                 self.writer.add_scalar(f"{tag}/{name}", value, record.epoch)

@@ -299,7 +299,7 @@ def test_a_shipped_networks_name_stands_in_for_a_run(tmp_path, monkeypatch, caps
         sdae.run_pretraining(run, config)
         sdae.run_finetuning(run, sdae.FinetuneOptions(TrainOptions(epochs=1, batch_size=64)))
         sdae.evaluate_run(run)
-    shipped = import_module("sdae.pretrained")
+    shipped = import_module("sdae.shipped")
     shipped.package(run, tmp_path / "weights", "mnist", ["sdae pretrain ..."])
     monkeypatch.setattr(shipped, "FOLDER", tmp_path / "weights")
     monkeypatch.chdir(tmp_path)  # no path called mnist here

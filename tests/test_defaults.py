@@ -13,7 +13,7 @@ import torch
 
 import sdae
 from helpers import run_cli
-from sdae.loop import Plateau, warmup_steps_for
+from sdae.schedule import Plateau, warmup_steps_for
 from sdae.options import TrainOptions, auto_batch_size
 
 

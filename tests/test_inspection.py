@@ -170,3 +170,33 @@ def test_denoising_rows_say_their_error_and_codes_have_a_class_legend(captured):
     plot_codes(torch.rand(30, 4), torch.arange(30) % 3, "unused.png", "codes")
     legend = captured[1].axes[0].get_legend()
     assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["0", "1", "2"]
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_are_returned_shown_by_a_notebook_and_saved_in_one_line(tmp_path):
+    from matplotlib.figure import Figure
+
+    from sdae.report import figures
+
+    fig = figures.plot_codes(np.random.default_rng(0).random((30, 4)), np.arange(30) % 3)  # NumPy, as from sklearn
+    assert isinstance(fig, Figure)
+    assert fig._repr_png_()[:8] == PNG_SIGNATURE  # what Jupyter shows inline, with no backend set up
+    assert figures.save(fig, tmp_path / "codes.png").read_bytes()[:8] == PNG_SIGNATURE
+    filters = figures.plot_filters(torch.rand(4, 16), (4, 4), tmp_path / "filters.png")  # a path: written as well
+    assert isinstance(filters, Figure) and (tmp_path / "filters.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_drawing_figures_leaves_the_matplotlib_backend_alone(tmp_path):
+    """No pyplot and no backend chosen: a notebook's inline backend (or any other) stays the caller's."""
+    import subprocess
+    import sys
+
+    code = ("import sys, matplotlib; before = dict.__getitem__(matplotlib.rcParams, 'backend'); "
+            "from sdae.report import figures; "
+            "figures.save(figures.plot_codes([[0.0, 1.0], [1.0, 0.0], [2.0, 2.5]]), sys.argv[1]); "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert dict.__getitem__(matplotlib.rcParams, 'backend') is before, 'backend chosen'")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "codes.png")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

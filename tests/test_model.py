@@ -4,7 +4,7 @@ from torch import nn
 
 from sdae import StackedDenoisingAutoencoder, UsageError
 from sdae.device import check_fits
-from sdae.model import Layer
+from sdae.layers import Layer
 from sdae.options import sizes
 
 

@@ -18,7 +18,7 @@ import sdae
 from sdae import distributed
 from sdae.distributed import World, fresh_seed
 from sdae.errors import SDAEError, SDAEWarning
-from sdae.loop import make_optimizer
+from sdae.schedule import make_optimizer
 from sdae.options import TrainOptions
 from sdae.records import TrainingState
 
@@ -213,11 +213,11 @@ BEFORE_TRAINING = ["sdae.commands.training.prepare", "sdae.commands.training.par
 STEPS = {
     "pretrain": ["sdae.commands.training.check_fits", "sdae.commands.training.StackedDenoisingAutoencoder",
                  "sdae.runfolder.RunFolder.create", "sdae.commands.training.pretrain", *BEFORE_TRAINING],
-    "finetune": ["sdae.runfolder.RunFolder.load_model", "sdae.commands.training.finetune",
+    "finetune": ["sdae.commands.training.load_model", "sdae.commands.training.finetune",
                  "sdae.runfolder.RunFolder.write_meta", *BEFORE_TRAINING],
     "resume": ["sdae.runfolder.RunFolder.load_checkpoint", "sdae.records.TrainingState.portable",
                "sdae.records.TrainingState.restore", "sdae.distributed.restore_generator",
-               "sdae.runfolder.RunFolder.load_model", "sdae.commands.training.finetune", *BEFORE_TRAINING],
+               "sdae.commands.training.load_model", "sdae.commands.training.finetune", *BEFORE_TRAINING],
     "supervised": ["sdae.commands.rundata.RunData.class_count", "sdae.commands.training.head_generator",
                    "sdae.commands.training.supervised_finetune", "sdae.stages.classification_scores",
                    "sdae.records.TrainingState.restore", "sdae.loop.train_epoch"],

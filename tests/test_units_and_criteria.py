@@ -115,13 +115,15 @@ def test_svm_reads_the_weights_it_is_asked_for(tmp_path, capsys, monkeypatch):
         code, _, err = run_cli(capsys, *args)
         assert code == 0, err
     read = []
-    original = sdae.RunFolder.load_model
+    from sdae.commands import inspection
 
-    def spy(self, which="model.safetensors"):
+    original = inspection.load_model
+
+    def spy(folder, which="latest"):
         read.append(which)
-        return original(self, which)
+        return original(folder, which)
 
-    monkeypatch.setattr(sdae.RunFolder, "load_model", spy)
+    monkeypatch.setattr(inspection, "load_model", spy)
     for choice, file in (("pretrained", "pretrained.safetensors"), ("finetuned", "model.safetensors"),
                          (None, "pretrained.safetensors")):
         read.clear()

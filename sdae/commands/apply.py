@@ -47,9 +47,16 @@ def _write_npz(out: Path, arrays: dict) -> None:
     atomic_write_bytes(out, buffer.getvalue())
 
 
-def encode_input(run: str | os.PathLike, input: str | os.PathLike, layer: int | None = None,
-                 out: str | os.PathLike | None = None, device: str | None = None, batch_size: int = 1024,
-                 overwrite: bool = False, on_progress: Progress | None = None) -> dict:
+def encode_input(
+    run: str | os.PathLike,
+    input: str | os.PathLike,
+    layer: int | None = None,
+    out: str | os.PathLike | None = None,
+    device: str | None = None,
+    batch_size: int = 1024,
+    overwrite: bool = False,
+    on_progress: Progress | None = None,
+) -> dict:
     """The codes of `layer` (default: the top) of the examples at `input` (see the module), scaled as the network's
     training data was. Returns, and writes to `out` (.npz; an existing file only with `overwrite=True`, never the
     input or a run folder's own file), `codes` (N, width) float32, and where there are some `labels` (int64; from
@@ -98,16 +105,20 @@ def _image_targets(images: folders.ImageFolder, input: Path, out: Path, noisy: b
         raise UsageError(f"`out` {out} is a run folder or one of its own folders; choose another folder")
     dest = out.resolve()
     if input.is_dir() and (dest == input.resolve() or input.resolve() in dest.parents):
-        raise UsageError(f"`out` {out} is the `input` folder or inside it: the cleaned images would mix with the "
-                         "originals; choose a folder outside it")
+        raise UsageError(
+            f"`out` {out} is the `input` folder or inside it: the cleaned images would mix with the "
+            "originals; choose a folder outside it"
+        )
     names = [Path(f).with_suffix(".png") for f in images.files]
     if noisy:
         names = [p for name in names for p in (name, name.with_suffix(".noisy.png"))]
     seen: dict[Path, int] = {}
     for k, name in enumerate(names):
         if name in seen:
-            raise UsageError(f"`input` {input}: {images.files[seen[name] // (2 if noisy else 1)]} and "
-                             f"{images.files[k // (2 if noisy else 1)]} would both be written as {name}; rename one")
+            raise UsageError(
+                f"`input` {input}: {images.files[seen[name] // (2 if noisy else 1)]} and "
+                f"{images.files[k // (2 if noisy else 1)]} would both be written as {name}; rename one"
+            )
         seen[name] = k
     originals = {(images.root / f).resolve() for f in images.files}
     targets = [out / name for name in names]
@@ -120,8 +131,10 @@ def _image_targets(images: folders.ImageFolder, input: Path, out: Path, noisy: b
         if target.exists():
             existing.append(target)
     if existing and not overwrite:
-        raise UsageError(f"`out` {out} already holds {len(existing)} of the files to write (e.g. {existing[0].name}); "
-                         "pass `overwrite=True` to replace them, or choose another folder")
+        raise UsageError(
+            f"`out` {out} already holds {len(existing)} of the files to write (e.g. {existing[0].name}); "
+            "pass `overwrite=True` to replace them, or choose another folder"
+        )
     return targets
 
 
@@ -133,9 +146,17 @@ def _png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def denoise_input(run: str | os.PathLike, input: str | os.PathLike, out: str | os.PathLike,
-                  noise: str | list[str] | None = None, seed: int = 0, device: str | None = None,
-                  batch_size: int = 1024, overwrite: bool = False, on_progress: Progress | None = None) -> dict:
+def denoise_input(
+    run: str | os.PathLike,
+    input: str | os.PathLike,
+    out: str | os.PathLike,
+    noise: str | list[str] | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    batch_size: int = 1024,
+    overwrite: bool = False,
+    on_progress: Progress | None = None,
+) -> dict:
     """The network's reconstructions of the examples at `input` (see the module), corrupted first by `noise` (a
     spec as `parse_noise` reads it, drawn from `seed`) to show what the network removes.
 
@@ -198,9 +219,17 @@ def denoise_input(run: str | os.PathLike, input: str | os.PathLike, out: str | o
     else:
         written = [str(t) for t in targets]
     elements = n * network.model.sizes[0]
-    result = {"count": n, "kind": "array" if images is None else "images", "out": str(out), "files": written,
-              "weights": weights, "note": note,
-              "noise": None if corruption is None else corruption.spec, "seed": seed, "mse": errors / elements}
+    result = {
+        "count": n,
+        "kind": "array" if images is None else "images",
+        "out": str(out),
+        "files": written,
+        "weights": weights,
+        "note": note,
+        "noise": None if corruption is None else corruption.spec,
+        "seed": seed,
+        "mse": errors / elements,
+    }
     if corruption is not None:
         result["input_mse"] = input_errors / elements
     return result

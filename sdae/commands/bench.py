@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 
@@ -34,18 +34,22 @@ from sdae.device import resolve_device
 from sdae.errors import UsageError
 from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.options import BenchOptions, TrainOptions
-from sdae.stages import (
-    best_record,
-    classification_scores,
-    pretrain,
-    supervised_finetune,
-)
+from sdae.options import BenchOptions, Schedule, TrainOptions
+from sdae.stages import best_record, classification_scores, pretrain, supervised_finetune
 
 # Vincent et al. (2010), Table 3: test error (%) of SdA-3 and SVM-rbf, and the SdA-3's chosen masking level.
-PAPER = MappingProxyType({"mnist-basic": (2.84, 3.03, 0.10), "mnist-rot": (9.53, 11.11, 0.25), "mnist-bg-rand": (10.30, 14.58, 0.40),
-         "mnist-bg-img": (16.68, 22.61, 0.25), "mnist-rot-bg-img": (43.76, 55.18, 0.25),
-         "rectangles": (1.99, 2.15, 0.10), "rectangles-image": (21.59, 24.04, 0.25), "convex": (19.06, 19.13, 0.10)})
+PAPER = MappingProxyType(
+    {
+        "mnist-basic": (2.84, 3.03, 0.10),
+        "mnist-rot": (9.53, 11.11, 0.25),
+        "mnist-bg-rand": (10.30, 14.58, 0.40),
+        "mnist-bg-img": (16.68, 22.61, 0.25),
+        "mnist-rot-bg-img": (43.76, 55.18, 0.25),
+        "rectangles": (1.99, 2.15, 0.10),
+        "rectangles-image": (21.59, 24.04, 0.25),
+        "convex": (19.06, 19.13, 0.10),
+    }
+)
 
 
 @dataclass
@@ -58,7 +62,10 @@ class BenchRow:
     lr: float  # the fine-tuning learning rate validation chose
     sda3_valid: list[dict] = field(default_factory=list)  # each (noise, lr) tried: best validation error %, its epoch
     best_epoch: int = 0
-    epochs_run: tuple[int, int] = (0, 0)  # pretraining epochs per pair, fine-tuning epochs at most (after epochs_factor)
+    epochs_run: tuple[int, int] = (
+        0,
+        0,
+    )  # pretraining epochs per pair, fine-tuning epochs at most (after epochs_factor)
     svm_error: float | None = None
     svm_interval: float | None = None
     svm_C: float | None = None
@@ -94,8 +101,13 @@ def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, 
     try:
         theirs, rows = earlier["options"], earlier["rows"]
         differ = [k for k in NETWORK_OPTIONS if theirs[k] != getattr(options, k)]
-        points = {row["problem"]: [{k: float(t[k]) for k in ("noise", "lr", "valid")} | {"epoch": int(t["epoch"])}
-                                   for t in row["sda3_valid"]] for row in rows}
+        points = {
+            row["problem"]: [
+                {k: float(t[k]) for k in ("noise", "lr", "valid")} | {"epoch": int(t["epoch"])}
+                for t in row["sda3_valid"]
+            ]
+            for row in rows
+        }
     except (KeyError, TypeError, ValueError):
         raise UsageError(f"{where}: not a table that a bench with a learning-rate search wrote") from None
     if differ:
@@ -131,7 +143,7 @@ def _beyond(chosen: dict, tried: list[dict]) -> list[tuple[float, float]]:
     return [p for p in points if p not in done]
 
 
-def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None, known: list[dict] = ()):
+def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | None, known: Sequence[dict] = ()):
     """Pretrain one stack per masking level, fine-tune a copy of it per learning rate; where validation's
     choice lies on the grid's edge, try beyond it (`_beyond`) while that lowers the validation error;
     test the one chosen. `known`: points an earlier run with the same options tried (their validation
@@ -147,17 +159,26 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     pretrain_epochs, epochs = round(options.pretrain_epochs * factor), round(options.epochs * factor)
     patience = None if options.patience is None else round(options.patience * factor)
     warmup = TrainOptions.warmup * factor
-    stacks, tried, best = {}, [], None
-    known = {(t["noise"], t["lr"]): t for t in known}
+    stacks, tried = {}, []
+    best: tuple[tuple[float, float, float], dict, StackedDenoisingAutoencoder | None] | None = None
+    earlier = {(t["noise"], t["lr"]): t for t in known}
 
     def pretrained(level: float):
         if level not in stacks:
             setup = torch.Generator().manual_seed(options.seed)
-            stack = StackedDenoisingAutoencoder([dataset.input_dim] + [options.units] * 3, generator=setup,
-                                                activation=options.activation).to(device)
+            stack = StackedDenoisingAutoencoder(
+                [dataset.input_dim] + [options.units] * 3, generator=setup, activation=options.activation
+            ).to(device)
             generator = torch.Generator(device=device).manual_seed(options.seed)
-            pretrain(stack, train, val, Masking(level),
-                     TrainOptions(epochs=pretrain_epochs, batch_size=BATCH, lr=options.pretrain_lr, warmup=warmup), generator, hooks=hooks)
+            pretrain(
+                stack,
+                train,
+                val,
+                Masking(level),
+                TrainOptions(epochs=pretrain_epochs, batch_size=BATCH, lr=options.pretrain_lr, warmup=warmup),
+                generator,
+                hooks=hooks,
+            )
             stacks[level] = stack, generator.get_state()
         return stacks[level]
 
@@ -167,16 +188,25 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
         model.add_head(classes, generator=torch.Generator().manual_seed(options.seed))
         generator = torch.Generator(device=device)
         generator.set_state(state)  # every learning rate sees the same order and noise
-        records = supervised_finetune(model, train, labels[:cut], val, labels[cut:],
-                                      TrainOptions(epochs=epochs, batch_size=BATCH, lr=lr, schedule="cosine", warmup=warmup),
-                                      generator, patience=patience, hooks=hooks)
+        records = supervised_finetune(
+            model,
+            train,
+            labels[:cut],
+            val,
+            labels[cut:],
+            TrainOptions(epochs=epochs, batch_size=BATCH, lr=lr, schedule=Schedule.COSINE, warmup=warmup),
+            generator,
+            patience=patience,
+            hooks=hooks,
+        )
         record = best_record(records)
+        assert record.val_error is not None  # every supervised epoch is evaluated on the validation split
         return {"noise": level, "lr": lr, "valid": 100 * record.val_error, "epoch": record.epoch}, model
 
     def fine_tune(level: float, lr: float, beyond: bool = False) -> None:
         nonlocal best
-        if (level, lr) in known:
-            point, model = dict(known[level, lr]), None
+        if (level, lr) in earlier:
+            point, model = dict(earlier[level, lr]), None
         else:
             point, model = trained(level, lr)
         tried.append(point)
@@ -188,6 +218,7 @@ def _sda3(dataset, options: BenchOptions, device: torch.device, hooks: Hooks | N
     for level in options.noise_levels:
         for lr in options.lrs:
             fine_tune(level, lr)
+    assert best is not None  # `noise_levels` and `lrs` are never empty (`validate`)
     for _ in range(EXTENSION_ROUNDS if options.extend else 0):
         chosen = best[1]
         for point in _beyond(chosen, tried):
@@ -209,14 +240,19 @@ def _svm(dataset):
     x = dataset.examples("train").batch(slice(None)).numpy()
     y = dataset.train_labels.numpy()
     test = dataset.examples("test").batch(slice(None)).numpy()
-    (result,) = svm_errors({"pixels": (x[:cut], x[cut:n], test)}, y[:cut], y[cut:], dataset.test_labels.numpy(),
-                           kernels=("rbf",))
+    (result,) = svm_errors(
+        {"pixels": (x[:cut], x[cut:n], test)}, y[:cut], y[cut:], dataset.test_labels.numpy(), kernels=("rbf",)
+    )
     return result
 
 
-def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: BenchOptions | None = None,
-          hooks: Hooks | None = None, on_row: Callable[[BenchRow], None] | None = None,
-          known: dict[str, list[dict]] | None = None) -> list[BenchRow]:
+def bench(
+    problems: list[str] | tuple[str, ...] = variants.NAMES,
+    options: BenchOptions | None = None,
+    hooks: Hooks | None = None,
+    on_row: Callable[[BenchRow], None] | None = None,
+    known: dict[str, list[dict]] | None = None,
+) -> list[BenchRow]:
     """Run the protocol above on each problem (generated into the cache on first use); rows in order.
     `known`: per problem, the points (`BenchRow.sda3_valid`) an earlier run with the same options tried."""
     options = (options or BenchOptions()).validate()
@@ -227,14 +263,27 @@ def bench(problems: list[str] | tuple[str, ...] = variants.NAMES, options: Bench
     rows = []
     for name in problems:
         dataset = benchmark_store.load(name, options.scale, options.data_dir)
+        assert dataset.val_count is not None and dataset.test is not None  # the published splits
         sizes = (len(dataset.train) - dataset.val_count, dataset.val_count, len(dataset.test))
         started = time.perf_counter()
         error, chosen, tried, epochs_run = _sda3(dataset, options, device, hooks, (known or {}).get(name, ()))
         middle = time.perf_counter()
         paper = PAPER[name]
-        row = BenchRow(name, sizes, 100 * error, 100 * interval(error, sizes[2]), chosen["noise"], chosen["lr"], tried,
-                       chosen["epoch"], epochs_run,
-                       paper_sda3=paper[0], paper_svm=paper[1], paper_noise=paper[2], sda3_seconds=middle - started)
+        row = BenchRow(
+            name,
+            sizes,
+            100 * error,
+            100 * interval(error, sizes[2]),
+            chosen["noise"],
+            chosen["lr"],
+            tried,
+            chosen["epoch"],
+            epochs_run,
+            paper_sda3=paper[0],
+            paper_svm=paper[1],
+            paper_noise=paper[2],
+            sda3_seconds=middle - started,
+        )
         if options.svm:
             svm = _svm(dataset)
             row.svm_error, row.svm_interval = 100 * svm.test_error, 100 * interval(svm.test_error, sizes[2])

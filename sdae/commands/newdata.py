@@ -1,7 +1,7 @@
 """New data for a trained network, as the user has it: the network (a run's, or one shipped with sdae), and the
 examples, read and checked against what the network was trained on (for `sdae.commands.apply`).
 
-The network is a run folder's, or one shipped with sdae (`sdae.pretrained.NAMES`, e.g. "mnist") named in its
+The network is a run folder's, or one shipped with sdae (`sdae.shipped.NAMES`, e.g. "mnist") named in its
 place where no path of that name exists. The inputs are:
 
 - an `.npz` file: its `x`, else `x_test`, else `x_train` (the first found), with the labels beside it (`y`,
@@ -32,6 +32,7 @@ from sdae.data.dataset import Scaling
 from sdae.data.mapped import MappedRows, map_npy, open_rows
 from sdae.device import resolve_device
 from sdae.errors import DataError, RunFolderError, SDAEWarning, UsageError
+from sdae.loading import load_model
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.runfolder import PRETRAINED, WEIGHTS, RunFolder
 
@@ -61,36 +62,46 @@ class Network:
         if which == WEIGHTS:
             return self.model, WEIGHTS, None
         device = self.model.input_scale.device
-        return (self.folder.load_model(PRETRAINED).to(device), PRETRAINED,
-                "reconstructions by the pretrained weights: supervised fine-tuning trained the encoder and the "
-                "classifier, not the decoder")
+        return (
+            load_model(self.folder, PRETRAINED).to(device),
+            PRETRAINED,
+            "reconstructions by the pretrained weights: supervised fine-tuning trained the encoder and the "
+            "classifier, not the decoder",
+        )
 
 
 def shipped(run: str | os.PathLike) -> bool:
     """Whether `run` names a network shipped with sdae (and no path of that name exists)."""
-    return not os.path.exists(run) and str(run) in import_module("sdae.pretrained").NAMES
+    return not os.path.exists(run) and str(run) in import_module("sdae.shipped").NAMES
 
 
 def open_network(run: str | os.PathLike, device: str | None = None) -> Network:
     """A run folder's network (its latest weights), or a shipped one named in its place (when no path `run`
     exists), on `device` (default: the run's own; "auto" for a shipped one)."""
     if not os.path.exists(run):
-        module = import_module("sdae.pretrained")
+        module = import_module("sdae.shipped")
         if str(run) not in module.NAMES:
-            raise RunFolderError(f"run folder {run} does not exist, nor is it a network shipped with sdae "
-                                 f"({', '.join(module.NAMES)})")
+            raise RunFolderError(
+                f"run folder {run} does not exist, nor is it a network shipped with sdae ({', '.join(module.NAMES)})"
+            )
         card = module.card(str(run))
         model = module.pretrained(str(run)).to(resolve_device(device or "auto"))
         s = card["network"]["scaling"]
         shape = card.get("data", {}).get("image_shape") or _square(model.sizes[0])  # cards record no shape yet
-        return Network(model, Scaling(_numbers(s["offset"]), _numbers(s["scale"]), s.get("rule", "given")),
-                       None if shape is None else tuple(shape), f"the shipped network {str(run)!r}", None,
-                       f"{run}'s training data")
+        return Network(
+            model,
+            Scaling(_numbers(s["offset"]), _numbers(s["scale"]), s.get("rule", "given")),
+            None if shape is None else tuple(shape),
+            f"the shipped network {str(run)!r}",
+            None,
+            f"{run}'s training data",
+        )
     folder = RunFolder.open(run, writes=False)
     facts = folder.facts
-    model = folder.load_model().to(resolve_device(device or folder.config.device))
-    return Network(model, Scaling(facts.offset, facts.scale, facts.rule), facts.image_shape, f"the run {folder.path}",
-                   folder)
+    model = load_model(folder).to(resolve_device(device or folder.config.device))
+    return Network(
+        model, Scaling(facts.offset, facts.scale, facts.rule), facts.image_shape, f"the run {folder.path}", folder
+    )
 
 
 def _numbers(v):
@@ -98,7 +109,7 @@ def _numbers(v):
 
 
 def _square(d: int) -> tuple[int, int] | None:
-    side = int(round(d ** 0.5))
+    side = int(round(d**0.5))
     return (side, side) if side * side == d else None
 
 
@@ -142,8 +153,9 @@ def image_folder(path: str | os.PathLike) -> folders.ImageFolder | None:
     return None
 
 
-def read_inputs(path: str | os.PathLike, on_progress: Progress | None = None,
-                images: folders.ImageFolder | None = None) -> Inputs:
+def read_inputs(
+    path: str | os.PathLike, on_progress: Progress | None = None, images: folders.ImageFolder | None = None
+) -> Inputs:
     """The examples at `path` (see the module); `images`: `image_folder(path)`, if already found."""
     path = Path(path)
     images = images or image_folder(path)
@@ -158,12 +170,15 @@ def read_inputs(path: str | os.PathLike, on_progress: Progress | None = None,
         _read_magic(path)
         return Inputs(map_npy(path), str(path))
     if path.suffix != ".npz":
-        raise UsageError(f"`input` {path}: give an .npz or .npy file, a folder of .npy shards, or images (a folder, "
-                         f"or a file: {', '.join(folders.SUFFIXES[:4])}, ...)")
+        raise UsageError(
+            f"`input` {path}: give an .npz or .npy file, a folder of .npy shards, or images (a folder, "
+            f"or a file: {', '.join(folders.SUFFIXES[:4])}, ...)"
+        )
     arrays = _read(path)
-    key, label = next(((x, y) for x, y in ARRAY_KEYS if x in arrays), (None, None))
-    if key is None:
+    found = next(((x, y) for x, y in ARRAY_KEYS if x in arrays), None)
+    if found is None:
         raise DataError(f"{path}: no array named x, x_test or x_train; found {', '.join(arrays) or 'none'}")
+    key, label = found
     x, y = arrays[key], arrays.get(label)
     if x.ndim in (2, 3) and len(x) and y is not None:
         y = check_labels(y, len(x), f"{path}[{label}]")
@@ -177,27 +192,37 @@ def check_inputs(inputs: Inputs, network: Network, batch_size: int = 4096) -> tu
     where, rows = inputs.where, inputs.rows
     _check_dtype(rows.dtype, where)
     if isinstance(rows, np.ndarray) and (rows.ndim not in (2, 3) or len(rows) == 0):
-        raise DataError(f"{where}: expected (examples, features) or (examples, height, width) with at least one "
-                        f"example, got shape {rows.shape}")
+        raise DataError(
+            f"{where}: expected (examples, features) or (examples, height, width) with at least one "
+            f"example, got shape {rows.shape}"
+        )
     d, shape = network.model.sizes[0], inputs.example_shape
     known = network.image_shape
     if int(np.prod(shape)) != d:
         size = f" ({known[1]}x{known[0]} images)" if known else ""
-        raise DataError(f"{where}: {int(np.prod(shape))} features per example (shape {tuple(shape)}); {network.name} "
-                        f"takes {d}{size}: these are not data of the kind it was trained on")
+        raise DataError(
+            f"{where}: {int(np.prod(shape))} features per example (shape {tuple(shape)}); {network.name} "
+            f"takes {d}{size}: these are not data of the kind it was trained on"
+        )
     if inputs.files is not None and known is not None and tuple(shape) != tuple(known):
-        raise DataError(f"{where}: images of {shape[1]}x{shape[0]} pixels (width x height); {network.name} was "
-                        f"trained on {known[1]}x{known[0]}")
-    low = high = None
+        raise DataError(
+            f"{where}: images of {shape[1]}x{shape[0]} pixels (width x height); {network.name} was "
+            f"trained on {known[1]}x{known[0]}"
+        )
+    low: np.ndarray | None = None
+    high: np.ndarray  # set with `low`, by the first chunk
     total = squares = 0.0
     for chunk in inputs.chunks(batch_size):
         if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
             raise DataError(f"{where}: some values are NaN or infinite")
         chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
-        low = chunk_low if low is None else np.minimum(low, chunk_low)
-        high = chunk_high if high is None else np.maximum(high, chunk_high)
+        if low is None:
+            low, high = chunk_low, chunk_high
+        else:
+            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
         total = total + chunk.sum(axis=0, dtype=np.float64)
         squares = squares + np.square(chunk, dtype=np.float64).sum(axis=0)
+    assert low is not None, "no examples"  # the readers refuse inputs without
     largest = max(abs(float(low.min())), abs(float(high.max())))
     if largest > FLOAT32_MAX:
         raise DataError(f"{where}: values reach {largest:.3g}, beyond float32's range; rescale the data")
@@ -205,9 +230,12 @@ def check_inputs(inputs: Inputs, network: Network, batch_size: int = 4096) -> tu
     if scaling.rule != "none":  # "none": the values as they were, no range to hold them to
         check_against(np.stack([low, high]), scaling, where, network.data)
     if scaling.rule == "bytes" and rows.dtype != np.uint8 and 0.0 < float(high.max()) <= 1.0:
-        warnings.warn(f"{where}: values from {float(low.min()):g} to {float(high.max()):g}, but {network.name} was "
-                      "trained on bytes 0..255 (divided by 255): if these were scaled to [0, 1], multiply them by 255",
-                      SDAEWarning, stacklevel=2)
+        warnings.warn(
+            f"{where}: values from {float(low.min()):g} to {float(high.max()):g}, but {network.name} was "
+            "trained on bytes 0..255 (divided by 255): if these were scaled to [0, 1], multiply them by 255",
+            SDAEWarning,
+            stacklevel=2,
+        )
     mean = total / len(inputs)
     std = np.sqrt(np.maximum(squares / len(inputs) - mean * mean, 0.0))
     return low, high, std

@@ -35,24 +35,35 @@ class RunData:
     def facts(self) -> DataFacts:
         """What a run records about its data, to use it again and to recognise it."""
         dataset = self.dataset
-        scaling = dataset.scaling
-        return DataFacts(dataset.input_dim, tuple(dataset.image_shape) if dataset.image_shape else None,
-                         scaling.offset if scaling.per_feature else float(scaling.offset),
-                         scaling.scale if scaling.per_feature else float(scaling.scale), dataset.source,
-                         len(self.train), 0 if self.val is None else len(self.val), dataset.fingerprint(), scaling.rule,
-                         dataset.classes)
+        scaling, shape = dataset.scaling, dataset.image_shape
+        return DataFacts(
+            dataset.input_dim,
+            (shape[0], shape[1]) if shape else None,
+            scaling.offset if isinstance(scaling.offset, tuple) else float(scaling.offset),  # per_feature
+            scaling.scale if isinstance(scaling.scale, tuple) else float(scaling.scale),
+            dataset.source,
+            len(self.train),
+            0 if self.val is None else len(self.val),
+            dataset.fingerprint(),
+            scaling.rule,
+            dataset.classes,
+        )
 
     def class_count(self) -> int:
         """K for training labels 0..K-1; refuses labels that are missing, negative, too many, or one class only."""
         labels = self.dataset.train_labels
         name = self.dataset.name
         if labels is None or self.val is None:
-            raise DataError(f"dataset {name!r}: supervised fine-tuning needs labelled training data and a validation "
-                            "split (`val_fraction` > 0)")
+            raise DataError(
+                f"dataset {name!r}: supervised fine-tuning needs labelled training data and a validation "
+                "split (`val_fraction` > 0)"
+            )
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= MAX_CLASSES:
-            raise DataError(f"dataset {name!r}: labels must be classes 0..K-1 with K at most {MAX_CLASSES}; "
-                            f"found labels from {low} to {high}")
+            raise DataError(
+                f"dataset {name!r}: labels must be classes 0..K-1 with K at most {MAX_CLASSES}; "
+                f"found labels from {low} to {high}"
+            )
         if len(torch.unique(labels)) < 2:
             raise DataError(f"dataset {name!r}: every training label is {low}; a classifier needs at least 2 classes")
         return high + 1
@@ -62,8 +73,10 @@ def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None 
     """Load the data, check it is the data the run recorded (if given), split it by the seed, put it on the device."""
     data = config.data
     if recorded is not None and not data.builtin and not os.path.exists(data.dataset):
-        raise DataError(f"dataset file {data.dataset} does not exist; the run was trained on it: if it moved, point "
-                        "the run at its new place with `dataset`")
+        raise DataError(
+            f"dataset file {data.dataset} does not exist; the run was trained on it: if it moved, point "
+            "the run at its new place with `dataset`"
+        )
     dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale, data.scaling)
     if recorded is not None:
         _check_same(dataset, recorded)
@@ -81,12 +94,16 @@ def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None 
 def _check_same(dataset: Dataset, recorded: DataFacts) -> None:
     where = dataset.source or dataset.name
     if dataset.input_dim != recorded.input_dim:
-        raise DataError(f"dataset {where} now has {dataset.input_dim} features per example; the run was trained on "
-                        f"{recorded.input_dim}: it is not the run's data")
+        raise DataError(
+            f"dataset {where} now has {dataset.input_dim} features per example; the run was trained on "
+            f"{recorded.input_dim}: it is not the run's data"
+        )
     n = recorded.n_train + recorded.n_val
     if len(dataset.train) != n:
         raise DataError(f"dataset {where} now has {len(dataset.train)} training examples; the run was trained on {n}")
     expected = recorded.fingerprint
     if expected is not None and dataset.fingerprint() != expected:
-        raise DataError(f"dataset {where} has changed since the run was trained on it (its training examples' "
-                        "fingerprint differs); point `data_dir` or `dataset` at the original data")
+        raise DataError(
+            f"dataset {where} has changed since the run was trained on it (its training examples' "
+            "fingerprint differs); point `data_dir` or `dataset` at the original data"
+        )

@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sdae.errors import DivergenceError, Interrupted, UsageError, WriteError
 from sdae.files import FolderLock
@@ -16,6 +17,9 @@ from sdae.model import StackedDenoisingAutoencoder
 from sdae.options import Log, RunConfig, StageName, Status
 from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
 from sdae.runfolder import EVALUATION, FIGURES, PRETRAINED, SVM, WEIGHTS, RunFolder, _not_a_run, is_run
+
+if TYPE_CHECKING:
+    from sdae.tensorboard import TensorBoardLog  # imported where a log starts: tensorboard is optional
 
 
 class Saver:
@@ -26,12 +30,18 @@ class Saver:
     (`config.log`) starts. So a command that fails before leaves the run folder as it was.
     """
 
-    def __init__(self, config: RunConfig, begin: Callable[[], RunFolder], records: list[EpochRecord], last_epoch: int,
-                 user: Hooks):
+    def __init__(
+        self,
+        config: RunConfig,
+        begin: Callable[[], RunFolder],
+        records: list[EpochRecord],
+        last_epoch: int,
+        user: Hooks,
+    ):
         self.config, self.begin, self.records, self.last_epoch, self.user = config, begin, records, last_epoch, user
         self.save_every = config.save_every
         self.folder: RunFolder | None = None
-        self.log = None  # the TensorBoard log, once begun
+        self.log: TensorBoardLog | None = None  # the TensorBoard log, once begun
         self.stage: tuple | None = None  # the last `on_stage` report, for a log that starts later
         self.pending: tuple[TrainingState, list[EpochRecord]] | None = None
 
@@ -84,13 +94,25 @@ class Saver:
             self.log.close()
 
     def hooks(self) -> Hooks:
-        return Hooks(on_batch=self.user.on_batch, on_epoch=self.on_epoch, on_state=self.on_state,
-                     on_stage=self.on_stage, check=self.user.check)
+        return Hooks(
+            on_batch=self.user.on_batch,
+            on_epoch=self.on_epoch,
+            on_state=self.on_state,
+            on_stage=self.on_stage,
+            check=self.user.check,
+        )
 
 
-def train_into(begin: Callable[[], RunFolder], config: RunConfig, stage: StageName, train: Callable[[Hooks], object],
-               model: StackedDenoisingAutoencoder, records: list[EpochRecord], epochs: int,
-               hooks: Hooks | None) -> RunFolder:
+def train_into(
+    begin: Callable[[], RunFolder],
+    config: RunConfig,
+    stage: StageName,
+    train: Callable[[Hooks], object],
+    model: StackedDenoisingAutoencoder,
+    records: list[EpochRecord],
+    epochs: int,
+    hooks: Hooks | None,
+) -> RunFolder:
     """Run a training stage into the run folder that `begin()` gives once an epoch has completed (nothing is
     written before), then save its weights and mark it complete; returns the folder. Ctrl-C before an epoch
     has completed stops with KeyboardInterrupt, the folder as it was; after, with Interrupted, its state saved."""
@@ -105,8 +127,11 @@ def train_into(begin: Callable[[], RunFolder], config: RunConfig, stage: StageNa
         if saver.folder is None:
             raise  # stopped before an epoch of this command completed: it saved nothing, the folder is as it was
         how = "`resume_pretraining`" if pretraining else "`resume=True`"
-        raise Interrupted(f"stopped; the last completed epoch is saved; continue with {how}",
-                          "pretrain" if pretraining else "finetune", str(saver.folder.path)) from None
+        raise Interrupted(
+            f"stopped; the last completed epoch is saved; continue with {how}",
+            "pretrain" if pretraining else "finetune",
+            str(saver.folder.path),
+        ) from None
     except DivergenceError:
         saver.flush()
         if not pretraining:  # the fine-tuning ran and diverged: that is recorded, so that it is not resumed
@@ -144,8 +169,9 @@ def claim_out(out: str | os.PathLike, overwrite: bool) -> FolderLock | None:
     if occupied and not is_run(path):
         raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
     if occupied and not overwrite:
-        raise UsageError(f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another "
-                         "folder")
+        raise UsageError(
+            f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder"
+        )
     return FolderLock(path, "pretraining").acquire() if occupied else None
 
 

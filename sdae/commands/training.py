@@ -12,24 +12,25 @@ the other processes read it and train.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import torch
 
 from sdae import distributed
+from sdae.commands.plans import checkpoint_for, finetune_config, locked, portable
 from sdae.commands.rundata import RunData, prepare
-from sdae.commands.saving import remove_outputs, claim_out, planned, train_into
+from sdae.commands.saving import claim_out, planned, remove_outputs, train_into
+from sdae.commands.session import as_written, session, start
 from sdae.corruption import parse_noise
-from sdae.distributed import World
-from sdae.errors import RunFolderError, UsageError
-from sdae.loop import Hooks
 from sdae.device import check_fits
+from sdae.distributed import World
+from sdae.errors import UsageError
+from sdae.loading import load_model
+from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.options import FinetuneOptions, RunConfig, StageName, Status
-from sdae.progress import ProgressBars
+from sdae.options import FinetuneOptions, Output, RunConfig, StageName, Status
 from sdae.records import EpochRecord, TrainingState
-from sdae.runfolder import CHECKPOINT, PRETRAINED, RunFolder
+from sdae.runfolder import PRETRAINED, RunFolder
 from sdae.stages import finetune, output_for, pretrain, supervised_finetune
 
 __all__ = ["FinetuneOptions", "head_generator", "resume_pretraining", "run_finetuning", "run_pretraining"]
@@ -40,66 +41,33 @@ def head_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed + 0x5DAE_4EAD) % 2**63)
 
 
-def _start(device: str, seed: int, hooks: Hooks | None, verbose: bool) -> tuple[World, torch.device, Hooks | None]:
-    """Join the other processes, if torchrun started several; the caller's hooks (and progress bars if `verbose`)
-    on rank 0, none on the other ranks."""
-    world, device_ = distributed.start(device, seed)
-    if not world.leader:
-        return world, device_, None
-    return world, device_, ProgressBars().hooks(hooks) if verbose else hooks
-
-
-@contextmanager
-def _session(path: str | os.PathLike, world: World, lead: Callable[[], tuple[RunFolder, object]]) -> Iterator[tuple]:
-    """Rank 0 runs `lead` (which opens or creates the run folder, locked, and returns it with what every process
-    needs); the others open the folder to read only. Yields (folder, what `lead` shared); lets the lock go after."""
-    folder, shared = distributed.from_leader(lead, world)
-    folder = folder or RunFolder.open(path, writes=False)
-    try:
-        yield folder, shared
-    finally:
-        folder.release()
-
-
-def _as_written(folder: RunFolder, path: str | os.PathLike) -> RunFolder:
-    """The run folder once rank 0 has written it. Leaving the process group together (a barrier) is what makes
-    the other ranks wait for rank 0's last writes."""
-    distributed.stop()
-    return folder if folder.writes else RunFolder.open(path)
-
-
-def _locked(run: str | os.PathLike, purpose: str, read: Callable[[RunFolder], object]) -> tuple[RunFolder, object]:
-    """Open the run, take its lock, and return it with what `read(folder)` gives; the lock is let go if that fails."""
-    folder = RunFolder.open(run)
-    folder.locked(purpose).acquire()
-    try:
-        return folder, read(folder)
-    except BaseException:
-        folder.release()
-        raise
-
-
 def _generator(config: RunConfig, world: World, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(distributed.rank_seed(config.seed, world.rank))
 
 
-def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool = False,
-                    hooks: Hooks | None = None, verbose: bool = False) -> RunFolder:
+def run_pretraining(
+    out: str | os.PathLike,
+    config: RunConfig,
+    overwrite: bool = False,
+    hooks: Hooks | None = None,
+    verbose: bool = False,
+) -> RunFolder:
     """Create a run folder at `out` and greedily pretrain every pair into it (`verbose`: progress bars).
 
     Raises UsageError for bad options, DataError for unusable data, RunFolderError or WriteError when
     the folder cannot be made, DivergenceError, or Interrupted (after saving) on Ctrl-C.
     """
     config.validate()
-    world, device, hooks = _start(config.device, config.seed, hooks, verbose)
+    world, device, hooks = start(config.device, config.seed, hooks, verbose)
     config.data = config.data.absolute()
     noise = parse_noise(config.noise)
     data = prepare(config, device)
-    config.output = output_for(config.output, data.train, config.data.scaling)
+    config.output = Output(output_for(config.output, data.train, config.data.scaling))
     sizes = [data.dataset.input_dim, *config.layers]
     check_fits(sizes, device)
-    model = StackedDenoisingAutoencoder(sizes, config.tied, generator=data.init_generator,
-                                        activation=config.activation, output=config.output).to(device)
+    model = StackedDenoisingAutoencoder(
+        sizes, config.tied, generator=data.init_generator, activation=config.activation, output=config.output
+    ).to(device)
     facts = data.facts()
     claim, _ = distributed.from_leader(lambda: (claim_out(out, overwrite), None), world)
     made: list[RunFolder] = []
@@ -109,8 +77,9 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
         (an `overwrite`n run intact, no new folder)."""
         if claim is not None:
             claim.release()  # `create` takes the lock itself
-        folder = (RunFolder.create(out, config, facts, overwrite=overwrite) if world.leader
-                  else planned(out, config, facts))
+        folder = (
+            RunFolder.create(out, config, facts, overwrite=overwrite) if world.leader else planned(out, config, facts)
+        )
         folder.config = config
         made.append(folder)
         return folder
@@ -122,59 +91,96 @@ def run_pretraining(out: str | os.PathLike, config: RunConfig, overwrite: bool =
             held.release()
         if claim is not None:
             claim.release()
-    return _as_written(folder, out)
+    return as_written(folder, out)
 
 
-def resume_pretraining(run: str | os.PathLike, hooks: Hooks | None = None, device: str | None = None,
-                       data_dir: str | None = None, verbose: bool = False, dataset: str | None = None) -> RunFolder:
+def resume_pretraining(
+    run: str | os.PathLike,
+    hooks: Hooks | None = None,
+    device: str | None = None,
+    data_dir: str | None = None,
+    verbose: bool = False,
+    dataset: str | None = None,
+) -> RunFolder:
     """Continue an interrupted `run_pretraining` from its last checkpoint, with its own configuration.
 
     `dataset` (the run's own file, moved) or `data_dir` (MNIST's files, moved) say where the data is now; it
     is checked against the run's fingerprint, and its new place is recorded with the run."""
     config = RunFolder.open(run, writes=False).config  # read only: where to run, which seed
-    world, device_, hooks = _start(device or config.device, config.seed, hooks, verbose)
+    world, device_, hooks = start(device or config.device, config.seed, hooks, verbose)
 
     def read(folder: RunFolder):
         if folder.status.pretrained:
             raise UsageError(f"{folder.path}: pretraining is already complete; nothing to resume")
-        state, records = _checkpoint_for(folder, StageName.PRETRAIN) or (None, [])
-        return _portable(state, folder, device_), records
+        state, records = checkpoint_for(folder, StageName.PRETRAIN) or (None, [])
+        return portable(state, folder, device_), records
 
     def lead():
-        folder, (state, records) = _locked(run, "pretraining", read)
+        folder, (state, records) = locked(run, "pretraining", read)
         return folder, (records, state)
 
-    with _session(run, world, lead) as (folder, (records, state)):
+    with session(run, world, lead) as (folder, (records, state)):
         config = folder.config
         config.data = config.data.relocated(dataset, data_dir)
         data = prepare(config, device_, folder.facts)
-        model = StackedDenoisingAutoencoder(folder.sizes, config.tied, generator=data.init_generator,
-                                            activation=config.activation, output=folder.output).to(device_)
-        _pretrain_into(lambda: folder, config, model, data, parse_noise(config.noise), device_, state, list(records),
-                       hooks, world)
-    return _as_written(folder, run)
+        model = StackedDenoisingAutoencoder(
+            folder.sizes, config.tied, generator=data.init_generator, activation=config.activation, output=folder.output
+        ).to(device_)
+        _pretrain_into(
+            lambda: folder, config, model, data, parse_noise(config.noise), device_, state, list(records), hooks, world
+        )
+    return as_written(folder, run)
 
 
-def _pretrain_into(begin: Callable[[], RunFolder], config: RunConfig, model: StackedDenoisingAutoencoder,
-                   data: RunData, noise, device: torch.device, state: TrainingState | None, records: list[EpochRecord],
-                   hooks: Hooks | None, world: World) -> RunFolder:
+def _pretrain_into(
+    begin: Callable[[], RunFolder],
+    config: RunConfig,
+    model: StackedDenoisingAutoencoder,
+    data: RunData,
+    noise,
+    device: torch.device,
+    state: TrainingState | None,
+    records: list[EpochRecord],
+    hooks: Hooks | None,
+    world: World,
+) -> RunFolder:
     generator = _generator(config, world, device)
-    return train_into(begin, config, StageName.PRETRAIN,
-                      lambda h: pretrain(model, data.train, data.val, noise, config.pretrain, generator, resume=state,
-                                         hooks=h, criterion=config.criterion(), world=world),
-                      model, records, config.pretrain.epochs, hooks)
+    return train_into(
+        begin,
+        config,
+        StageName.PRETRAIN,
+        lambda h: pretrain(
+            model,
+            data.train,
+            data.val,
+            noise,
+            config.pretrain,
+            generator,
+            resume=state,
+            hooks=h,
+            criterion=config.criterion(),
+            world=world,
+        ),
+        model,
+        records,
+        config.pretrain.epochs,
+        hooks,
+    )
 
 
-def _portable(state: TrainingState | None, folder: RunFolder, device: torch.device) -> TrainingState | None:
-    """A checkpoint's state, ready to restore on `device` (`TrainingState.portable`), checked before anything is
-    written: its generator states, if saved on another kind of device, become fresh streams from the run's seed."""
-    return None if state is None else state.portable(device, folder.config.seed, str(folder.path / CHECKPOINT))
-
-
-def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = None, *, resume: bool = False,
-                   overwrite: bool = False, device: str | None = None, data_dir: str | None = None,
-                   hooks: Hooks | None = None, verbose: bool = False, extend_to: int | None = None,
-                   dataset: str | None = None) -> RunFolder:
+def run_finetuning(
+    run: str | os.PathLike,
+    options: FinetuneOptions | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    device: str | None = None,
+    data_dir: str | None = None,
+    hooks: Hooks | None = None,
+    verbose: bool = False,
+    extend_to: int | None = None,
+    dataset: str | None = None,
+) -> RunFolder:
     """Fine-tune a pretrained run from its pretrained weights: end to end on the denoising criterion, or on the labels.
 
     `resume=True` continues an interrupted fine-tuning with everything it started with; with
@@ -186,41 +192,67 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
     status does not allow what is asked.
     """
     seed_config = RunFolder.open(run, writes=False).config  # read only: where to run, which seed
-    world, device_, hooks = _start(device or seed_config.device, seed_config.seed, hooks, verbose)
+    world, device_, hooks = start(device or seed_config.device, seed_config.seed, hooks, verbose)
 
     def read(folder: RunFolder):
-        config = _finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
+        config = finetune_config(folder, options or FinetuneOptions(), resume, overwrite, extend_to)
         stage = StageName.SUPERVISED if config.supervised else StageName.FINETUNE
-        found = _checkpoint_for(folder, stage) if resume else None
+        found = checkpoint_for(folder, stage) if resume else None
         if found is not None:
-            return config, (_portable(found[0], folder, device_), found[1])
+            return config, (portable(found[0], folder, device_), found[1])
         return config, (None, [r for r in folder.read_metrics() if r.stage == StageName.PRETRAIN])
 
     def lead():
-        folder, (config, (state, records)) = _locked(run, "fine-tuning", read)
+        folder, (config, (state, records)) = locked(run, "fine-tuning", read)
         return folder, (config.to_dict(), records, state)
 
-    with _session(run, world, lead) as (folder, (settings, records, state)):
+    with session(run, world, lead) as (folder, (settings, records, state)):
         config = RunConfig.from_dict(settings)
         config.data = config.data.relocated(dataset, data_dir)
         data = prepare(config, device_, folder.facts)
-        model = folder.load_model(PRETRAINED)
+        model = load_model(folder, PRETRAINED)
         classes = data.class_count() if config.supervised else None
         if classes is not None:
             model.add_head(classes, generator=head_generator(config.seed))
         model.to(device_)
         generator = _generator(config, world, device_)
+        train_options = config.finetune
+        assert train_options is not None, "no fine-tuning options"  # `_finetune_config` sets them
         if config.supervised:
+
             def train(h: Hooks):
-                return supervised_finetune(model, data.train, data.labels("train"), data.val, data.labels("val"),
-                                           config.finetune, generator, config.patience, resume=state, hooks=h,
-                                           world=world)
+                train_labels, val, val_labels = data.labels("train"), data.val, data.labels("val")
+                assert train_labels is not None and val is not None and val_labels is not None  # `class_count`
+                return supervised_finetune(
+                    model,
+                    data.train,
+                    train_labels,
+                    val,
+                    val_labels,
+                    train_options,
+                    generator,
+                    config.patience,
+                    resume=state,
+                    hooks=h,
+                    world=world,
+                )
         else:
             noise = parse_noise(config.noise)
 
             def train(h: Hooks):
-                return finetune(model, data.train, data.val, noise, config.finetune, generator,
-                                resume=state, hooks=h, criterion=config.criterion(), world=world)
+                return finetune(
+                    model,
+                    data.train,
+                    data.val,
+                    noise,
+                    train_options,
+                    generator,
+                    resume=state,
+                    hooks=h,
+                    criterion=config.criterion(),
+                    world=world,
+                )
+
         started = list(records)
 
         def begin() -> RunFolder:
@@ -240,51 +272,5 @@ def run_finetuning(run: str | os.PathLike, options: FinetuneOptions | None = Non
             return folder
 
         stage = StageName.SUPERVISED if config.supervised else StageName.FINETUNE
-        train_into(begin, config, stage, train, model, list(records), config.finetune.epochs, hooks)
-    return _as_written(folder, run)
-
-
-def _checkpoint_for(folder: RunFolder, stage: StageName) -> tuple[TrainingState, list[EpochRecord]] | None:
-    found = folder.load_checkpoint()
-    if found is not None and found[0].stage != stage:
-        raise RunFolderError(f"{folder.path}: the checkpoint is from {found[0].stage}, not {stage}")
-    return found
-
-
-def _finetune_config(folder: RunFolder, options: FinetuneOptions, resume: bool, overwrite: bool,
-                     extend_to: int | None = None) -> RunConfig:
-    """The run's configuration with the fine-tuning asked for, checked against the run's status."""
-    status, path = folder.status, folder.path
-    if not status.pretrained:
-        raise UsageError(f"{path}: pretraining has not finished; continue it with `resume_pretraining` first")
-    config = RunConfig.from_dict(folder.config.to_dict())  # a copy: nothing changes on disk until training starts
-    if extend_to is not None and not resume:
-        raise UsageError("`extend_to` continues a fine-tuning; it goes with `resume=True`")
-    if resume:
-        if extend_to is not None and config.finetune is not None:
-            if isinstance(extend_to, bool) or not isinstance(extend_to, int) or extend_to <= config.finetune.epochs:
-                raise UsageError(f"{path}: `epochs` {extend_to!r} would not extend the fine-tuning's "
-                                 f"{config.finetune.epochs} epochs")
-            config.finetune.epochs = extend_to
-        elif status.finetune == Status.COMPLETE:
-            raise UsageError(f"{path}: fine-tuning is already complete; to train on, give more `epochs` in all "
-                             "with `resume=True`")
-        if status.finetune == Status.DIVERGED:
-            raise UsageError(f"{path}: fine-tuning diverged, and resuming would diverge the same way; start it again "
-                             "with `overwrite=True` and a lower `lr`")
-        if config.finetune is None:
-            raise UsageError(f"{path}: fine-tuning never started; start it without `resume=True`")
-        return config
-    state = status.finetune
-    if state is not None and not overwrite:
-        what = {Status.COMPLETE: "is already fine-tuned", Status.DIVERGED: "fine-tuning diverged",
-                Status.RUNNING: "fine-tuning was interrupted or is unfinished"}[state]
-        raise UsageError(f"{path}: {what}; pass `overwrite=True` to fine-tune again from the pretrained weights"
-                         + (", or `resume=True` to continue" if state == Status.RUNNING else ""))
-    config.finetune = options.train
-    config.supervised, config.patience = options.supervised, options.patience
-    if options.noise is not None:
-        config.noise = list(options.noise)
-    if options.save_every is not None:
-        config.save_every = options.save_every
-    return config.validate()
+        train_into(begin, config, stage, train, model, list(records), train_options.epochs, hooks)
+    return as_written(folder, run)

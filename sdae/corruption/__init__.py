@@ -35,16 +35,27 @@ corrupts only some components).
 
 from sdae.corruption.mixture import Mixture
 from sdae.corruption.processes import (
-                                       Corruption,
-                                       Gaussian,
-                                       Masking,
-                                       NoNoise,
-                                       SaltPepper,
-                                       Speckle,
-                                       ValueRange,
-                                       choose_exact_fraction,
+    Corruption,
+    Gaussian,
+    Masking,
+    NoNoise,
+    SaltPepper,
+    Speckle,
+    ValueRange,
+    choose_exact_fraction,
 )
 from sdae.corruption.spec import parse_noise, parse_one
 
-__all__ = ["Corruption", "Gaussian", "Masking", "Mixture", "NoNoise", "SaltPepper", "Speckle", "ValueRange",
-           "choose_exact_fraction", "parse_noise", "parse_one"]
+__all__ = [
+    "Corruption",
+    "Gaussian",
+    "Masking",
+    "Mixture",
+    "NoNoise",
+    "SaltPepper",
+    "Speckle",
+    "ValueRange",
+    "choose_exact_fraction",
+    "parse_noise",
+    "parse_one",
+]

@@ -46,8 +46,9 @@ class Mixture(Corruption):
         return all(isinstance(p, (Gaussian, Speckle)) for p in self.processes)
 
     def _choice(self, x, generator):
-        return torch.randint(len(self.processes), (x.shape[0],) + (1,) * (x.dim() - 1), generator=generator,
-                             device=x.device)
+        return torch.randint(
+            len(self.processes), (x.shape[0],) + (1,) * (x.dim() - 1), generator=generator, device=x.device
+        )
 
     def corrupt(self, x, generator, value_range=(0.0, 1.0)):
         if self._additive():
@@ -76,6 +77,7 @@ class Mixture(Corruption):
         key = (x.device, x.dtype)
         cached = self._coefficients.get(key)
         if cached is None:
+
             def column(value):
                 return torch.tensor([value(p) for p in self.processes], dtype=x.dtype)
 

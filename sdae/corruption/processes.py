@@ -49,16 +49,21 @@ class Corruption(ABC):
     subclass that implements neither `corrupt` nor `spec` cannot be instantiated (TypeError).
     """
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)
+    ) -> torch.Tensor:
         """`corrupt(x, generator, value_range)`."""
         return self.corrupt(x, generator, value_range)
 
     @abstractmethod
-    def corrupt(self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)) -> torch.Tensor:
+    def corrupt(
+        self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)
+    ) -> torch.Tensor:
         """The corrupted batch: a new tensor of x's shape (batch, features), dtype and device."""
 
-    def corrupt_marked(self, x: torch.Tensor, generator: torch.Generator,
-                       value_range: ValueRange = (0.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def corrupt_marked(
+        self, x: torch.Tensor, generator: torch.Generator, value_range: ValueRange = (0.0, 1.0)
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The corrupted batch and a boolean mask of x's shape marking the corrupted components
         (None: all of them), for the paper's emphasized denoising (section 4.3).
 

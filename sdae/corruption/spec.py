@@ -8,13 +8,17 @@ from sdae.corruption.mixture import Mixture
 from sdae.corruption.processes import Corruption, Gaussian, Masking, NoNoise, SaltPepper, Speckle
 from sdae.errors import UsageError
 
+_Leveled = Gaussian | Speckle | Masking | SaltPepper  # the processes that take a level
+
 # name -> (class, the level's name, largest allowed level)
-_PROCESSES: MappingProxyType[str, tuple[type[Corruption], str, float]] = MappingProxyType({
-    "gaussian": (Gaussian, "sigma", float("inf")),
-    "speckle": (Speckle, "sigma", float("inf")),
-    "masking": (Masking, "nu", 1.0),
-    "saltpepper": (SaltPepper, "nu", 1.0),
-})
+_PROCESSES: MappingProxyType[str, tuple[type[_Leveled], str, float]] = MappingProxyType(
+    {
+        "gaussian": (Gaussian, "sigma", float("inf")),
+        "speckle": (Speckle, "sigma", float("inf")),
+        "masking": (Masking, "nu", 1.0),
+        "saltpepper": (SaltPepper, "nu", 1.0),
+    }
+)
 
 
 def parse_one(spec: str) -> Corruption:
@@ -77,4 +81,4 @@ def parse_noise(specs: str | list[str] | tuple[str, ...]) -> Corruption:
     if not pieces:
         raise UsageError("`noise` needs at least one process, e.g. gaussian:0.3 (or none)")
     parts = [parse_one(piece) for piece in pieces]
-    return parts[0] if len(parts) == 1 else Mixture(parts)
+    return parts[0] if len(parts) == 1 else Mixture(tuple(parts))

@@ -43,8 +43,13 @@ def load_digits(limit: int | None = None) -> Dataset:
     )
 
 
-def load_dataset(spec: str, data_dir: str | os.PathLike | None = None, limit: int | None = None,
-                 scale: float = 1.0, scaling: str = "global") -> Dataset:
+def load_dataset(
+    spec: str,
+    data_dir: str | os.PathLike | None = None,
+    limit: int | None = None,
+    scale: float = 1.0,
+    scaling: str = "global",
+) -> Dataset:
     """Load a dataset by name (`mnist`, `digits`, `patches`, one of the 2007 benchmark problems in
     `variants.NAMES`, made at `scale` times the published sizes) or from a `.npz`/`.npy` path, a folder of
     `.npy` shards or a folder of greyscale images (`sdae.data.folders`: flat, or one subfolder per class).
@@ -69,11 +74,15 @@ def _feature_scaling(dataset: Dataset) -> Scaling:
     """Each feature's own minimum and maximum over the training examples (read in chunks where mapped)."""
     train = dataset.train
     chunks = train.chunks() if hasattr(train, "chunks") else (train.numpy(),)
-    low = high = None
+    low: np.ndarray | None = None
+    high: np.ndarray  # set with `low`, by the first chunk
     for chunk in chunks:
         chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
-        low = chunk_low if low is None else np.minimum(low, chunk_low)
-        high = chunk_high if high is None else np.maximum(high, chunk_high)
+        if low is None:
+            low, high = chunk_low, chunk_high
+        else:
+            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
+    assert low is not None, "no training examples"  # every loader refuses data without
     return fit_scaling(low, high, False, "feature", dataset.name)
 
 
@@ -94,6 +103,8 @@ def _load(spec: str, data_dir, limit: int | None, scale: float, scaling: str) ->
         return folders.load(spec, limit)
     if str(spec).endswith((".npz", ".npy")) or os.path.isdir(spec):
         return arrays.load(spec, limit, scaling)
-    raise UsageError(f"unknown dataset {spec!r}; use mnist, digits, patches, "
-                     f"{', '.join(variants.NAMES)}, a path ending in .npz or .npy, a folder of images, or a folder "
-                     "of .npy shards")
+    raise UsageError(
+        f"unknown dataset {spec!r}; use mnist, digits, patches, "
+        f"{', '.join(variants.NAMES)}, a path ending in .npz or .npy, a folder of images, or a folder "
+        "of .npy shards"
+    )

@@ -28,7 +28,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_dtype(dtype: np.dtype, where: str) -> None:
-    if dtype == object or not (np.issubdtype(dtype, np.number) or dtype == bool):
+    if dtype.kind == "O" or not (np.issubdtype(dtype, np.number) or dtype.kind == "b"):
         raise DataError(f"{where}: dtype {dtype} is not numeric")
     if np.issubdtype(dtype, np.complexfloating):
         raise DataError(f"{where}: complex values are not supported")
@@ -43,8 +43,10 @@ def check_examples(x: np.ndarray, where: str) -> np.ndarray:
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         raise DataError(f"{where}: {int((~np.isfinite(x)).sum())} values are NaN or infinite")
     if x.dtype != np.uint8 and float(np.abs(x).max()) > FLOAT32_MAX:
-        raise DataError(f"{where}: values reach {float(np.abs(x).max()):.3g}, beyond float32's range "
-                        f"({FLOAT32_MAX:.3g}), which sdae trains in; rescale the data")
+        raise DataError(
+            f"{where}: values reach {float(np.abs(x).max()):.3g}, beyond float32's range "
+            f"({FLOAT32_MAX:.3g}), which sdae trains in; rescale the data"
+        )
     return x
 
 
@@ -73,9 +75,13 @@ def scaling_for(x: np.ndarray, rule: str = "global", where: str = "", is_bytes: 
 def warn_if_squeezed(low: np.ndarray, high: np.ndarray, scaling: Scaling, where: str = "") -> None:
     squeezed = squeezed_features(low, high, scaling)
     if scaling.rule == "min-max" and len(low) > 1 and squeezed > len(low) / 2:
-        warnings.warn(f"{where or 'the data'}: one minimum and maximum for all features leaves {squeezed} of "
-                      f"{len(low)} features within {SQUEEZED:.0%} of [0, 1]; scale each feature on its own with "
-                      "`scaling`='feature'", SDAEWarning, stacklevel=3)
+        warnings.warn(
+            f"{where or 'the data'}: one minimum and maximum for all features leaves {squeezed} of "
+            f"{len(low)} features within {SQUEEZED:.0%} of [0, 1]; scale each feature on its own with "
+            "`scaling`='feature'",
+            SDAEWarning,
+            stacklevel=3,
+        )
 
 
 def check_against(x: np.ndarray, scaling: Scaling, where: str, reference: str, warn: bool = True) -> None:
@@ -88,11 +94,14 @@ def check_against(x: np.ndarray, scaling: Scaling, where: str, reference: str, w
     if -0.1 <= low and high <= 1.1 or (not warn and -1.0 <= low and high <= 2.0):
         return
     raw = f"values from {float(x.min()):g} to {float(x.max()):g}"
-    mapped = (f"{reference}'s scaling ({scaling.rule}) puts them at {low:.3g} to {high:.3g}, where the network "
-              f"knows [0, 1]")
+    mapped = (
+        f"{reference}'s scaling ({scaling.rule}) puts them at {low:.3g} to {high:.3g}, where the network knows [0, 1]"
+    )
     if low < -1.0 or high > 2.0:
-        raise DataError(f"{where}: {raw}; {mapped}: it was not scaled as {reference} was; scale both alike "
-                        "(e.g. both divided by 255, or neither)")
+        raise DataError(
+            f"{where}: {raw}; {mapped}: it was not scaled as {reference} was; scale both alike "
+            "(e.g. both divided by 255, or neither)"
+        )
     warnings.warn(f"{where}: {raw}; {mapped}", SDAEWarning, stacklevel=2)
 
 
@@ -114,7 +123,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             return {name: loaded[name] for name in loaded.files}
     except ValueError as e:
         if "pickled" in str(e):
-            raise DataError(f"{path}: holds pickled (object) data, which sdae never loads; save plain numeric arrays") from None
+            raise DataError(
+                f"{path}: holds pickled (object) data, which sdae never loads; save plain numeric arrays"
+            ) from None
         raise DataError(f"{path}: damaged or truncated {path.suffix} file ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as e:
         raise DataError(f"{path}: damaged or truncated {path.suffix} file ({e})") from None
@@ -129,13 +140,17 @@ def _check_mapped(rows: MappedRows, where: str, rule: str = "global") -> Scaling
         raise DataError(f"{where}: no features (shape {rows.shape})")
     if rows.dtype == np.uint8 and rule == "global":
         return Scaling(0.0, 1.0 / 255.0, "bytes")  # bytes need no pass over the data
-    low = high = None
+    low: np.ndarray | None = None
+    high: np.ndarray  # set with `low`, by the first chunk
     for chunk in rows.chunks():
         if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
             raise DataError(f"{where}: some values are NaN or infinite")
         chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
-        low = chunk_low if low is None else np.minimum(low, chunk_low)
-        high = chunk_high if high is None else np.maximum(high, chunk_high)
+        if low is None:
+            low, high = chunk_low, chunk_high
+        else:
+            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
+    assert low is not None, "no rows"  # open_rows refuses empty shards
     largest = max(abs(float(low.min())), abs(float(high.max())))
     if largest > FLOAT32_MAX:
         raise DataError(f"{where}: values reach {largest:.3g}, beyond float32's range; rescale the data")
@@ -196,7 +211,12 @@ def load(path: str | os.PathLike, limit: int | None = None, rule: str = "global"
         return load_mapped(path, limit, rule)
     arrays = _read(path)
     if "x" in arrays and "x_train" not in arrays:
-        arrays["x_train"], arrays["y_train"] = arrays.pop("x"), arrays.pop("y", None)
+        x, y = arrays.pop("x"), arrays.pop("y", None)
+        arrays["x_train"] = x
+        if y is not None:
+            arrays["y_train"] = y
+        else:  # x's labels are y (or none), never a y_train beside it
+            arrays.pop("y_train", None)
     if "x_train" not in arrays:
         raise DataError(f"{path}: no array named x_train (or x); found {', '.join(arrays) or 'none'}")
     x_train = check_examples(arrays["x_train"], f"{path}[x_train]")
@@ -214,7 +234,9 @@ def load(path: str | os.PathLike, limit: int | None = None, rule: str = "global"
     scaling = scaling_for(x_train, rule, f"{path}[x_train]")
     if x_test is not None and (x_test.dtype == np.uint8) != (x_train.dtype == np.uint8):
         # one scaling serves both: bytes and other numbers would need different ones
-        raise DataError(f"{path}: x_train is {x_train.dtype} but x_test is {x_test.dtype}; save both as uint8 or neither")
+        raise DataError(
+            f"{path}: x_train is {x_train.dtype} but x_test is {x_test.dtype}; save both as uint8 or neither"
+        )
     if x_test is not None:
         check_against(x_test, scaling, f"{path}[x_test]", "x_train")
     return Dataset(

@@ -17,6 +17,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -60,13 +61,17 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 
 
 def _generate(name: str, scale: float, data_dir) -> dict[str, np.ndarray]:
-    problem = variants.generate(name, seed=SEED, scale=scale,
-                                mnist=all_mnist(data_dir) if name.startswith("mnist") else None)
+    problem = variants.generate(
+        name, seed=SEED, scale=scale, mnist=all_mnist(data_dir) if name.startswith("mnist") else None
+    )
     to_bytes = lambda x: np.rint(x * 255).astype(np.uint8)  # noqa: E731
-    return {"x_train": to_bytes(np.concatenate([problem.x["train"], problem.x["valid"]])),
-            "y_train": np.concatenate([problem.y["train"], problem.y["valid"]]).astype(np.int64),
-            "x_test": to_bytes(problem.x["test"]), "y_test": problem.y["test"].astype(np.int64),
-            "val_count": np.array(len(problem.y["valid"]), dtype=np.int64)}
+    return {
+        "x_train": to_bytes(np.concatenate([problem.x["train"], problem.x["valid"]])),
+        "y_train": np.concatenate([problem.y["train"], problem.y["valid"]]).astype(np.int64),
+        "x_test": to_bytes(problem.x["test"]),
+        "y_test": problem.y["test"].astype(np.int64),
+        "val_count": np.array(len(problem.y["valid"]), dtype=np.int64),
+    }
 
 
 def _read(path: Path, manifest_path: Path) -> dict[str, np.ndarray]:
@@ -75,10 +80,14 @@ def _read(path: Path, manifest_path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"{path}: cannot read the cached benchmark ({e}); delete it and it will be generated again") from None
+        raise DataError(
+            f"{path}: cannot read the cached benchmark ({e}); delete it and it will be generated again"
+        ) from None
     if _digest(arrays) != manifest.get("sha256"):
-        raise DataError(f"{path}: its arrays do not match the checksum in {manifest_path.name}; "
-                        "delete both and it will be generated again")
+        raise DataError(
+            f"{path}: its arrays do not match the checksum in {manifest_path.name}; "
+            "delete both and it will be generated again"
+        )
     return arrays
 
 
@@ -94,11 +103,13 @@ def cached_arrays(name: str, scale: float = 1.0, data_dir=None) -> tuple[dict[st
         return _read(path, manifest_path), path
     arrays = _generate(name, scale, data_dir)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **cast("dict[str, Any]", arrays))  # Any: numpy's stub would match **arrays with allow_pickle
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_json(manifest_path, {"name": name, "scale": scale, "seed": SEED, "recipe": variants.RECIPE,
-                                      "sha256": _digest(arrays)})
+    atomic_write_json(
+        manifest_path,
+        {"name": name, "scale": scale, "seed": SEED, "recipe": variants.RECIPE, "sha256": _digest(arrays)},
+    )
     return arrays, path
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast, overload
 
 import numpy as np
 import torch
@@ -48,8 +49,10 @@ class Scaling:
 
     def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         if device not in self._tensors:  # copied to a device once, not per batch
-            self._tensors[device] = (torch.tensor(self.offset, dtype=torch.float32, device=device),
-                                     torch.tensor(self.scale, dtype=torch.float32, device=device))
+            self._tensors[device] = (
+                torch.tensor(self.offset, dtype=torch.float32, device=device),
+                torch.tensor(self.scale, dtype=torch.float32, device=device),
+            )
         return self._tensors[device]
 
     def apply(self, values: torch.Tensor) -> torch.Tensor:
@@ -58,9 +61,10 @@ class Scaling:
         if self.per_feature:
             offset, scale = self._on(x.device)
             return (x - offset) * scale
-        if self.offset:
-            x = x - self.offset
-        return x * self.scale if self.scale != 1.0 else x
+        shift, factor = cast(float, self.offset), cast(float, self.scale)  # one rule for every feature: floats
+        if shift:
+            x = x - shift
+        return x * factor if factor != 1.0 else x
 
     def invert(self, x01: torch.Tensor) -> torch.Tensor:
         """Values in the network's units (..., features) back in the data's own units (float32)."""
@@ -68,7 +72,7 @@ class Scaling:
         if self.per_feature:
             offset, scale = self._on(x.device)
             return x / scale + offset
-        return x / self.scale + self.offset
+        return x / cast(float, self.scale) + cast(float, self.offset)  # one rule for every feature: floats
 
 
 def fit_scaling(low: np.ndarray, high: np.ndarray, is_bytes: bool, rule: str = "global", where: str = "") -> Scaling:
@@ -170,8 +174,13 @@ class Examples:
     which these examples are the rows at `order` (all of them if None), delivered to `device`.
     """
 
-    def __init__(self, values: torch.Tensor | MappedRows, scaling: Scaling = Scaling(),
-                 order: torch.Tensor | None = None, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        values: torch.Tensor | MappedRows,
+        scaling: Scaling = Scaling(),
+        order: torch.Tensor | None = None,
+        device: torch.device | str = "cpu",
+    ):
         self.values = values
         self.scaling = scaling
         self.order = order
@@ -182,9 +191,7 @@ class Examples:
         return isinstance(self.values, MappedRows)
 
     def __len__(self) -> int:
-        if self.streamed:
-            return len(self.order) if self.order is not None else len(self.values)
-        return self.values.shape[0]
+        return len(self.order) if self.order is not None else len(self.values)
 
     @property
     def features(self) -> int:
@@ -192,24 +199,32 @@ class Examples:
 
     @property
     def device(self) -> torch.device:
-        return self._device if self.streamed else self.values.device
+        values = self.values
+        return self._device if isinstance(values, MappedRows) else values.device  # isinstance: as `streamed`
 
     def batch(self, index: torch.Tensor | slice) -> torch.Tensor:
-        if self.streamed:
-            return self.scaling.apply(gather(self.values, index, self.order, self._device))
-        return self.scaling.apply(self.values[index])
+        values = self.values
+        if isinstance(values, MappedRows):  # `streamed`
+            return self.scaling.apply(gather(values, index, self.order, self._device))
+        return self.scaling.apply(values[index] if self.order is None else values[self.order[index]])
 
     def batches(self, batch_size: int) -> Iterator[torch.Tensor]:
         """The examples in order, `batch_size` at a time (the last batch shorter), each as `batch` gives it."""
         return (self.batch(slice(start, start + batch_size)) for start in range(0, len(self), batch_size))
 
     def subset(self, index: torch.Tensor) -> Examples:
-        if self.streamed:
+        values = self.values
+        if isinstance(values, MappedRows):  # `streamed`
             index = index.cpu()
-            return Examples(self.values, self.scaling, index if self.order is None else self.order[index], self._device)
-        return Examples(self.values[index], self.scaling)
+            return Examples(values, self.scaling, index if self.order is None else self.order[index], self._device)
+        # rows of the same tensor, gathered per batch: a split holds no copy of the data
+        return Examples(values, self.scaling, index if self.order is None else self.order[index])
 
 
+@overload
+def as_examples(data: None, name: str, unit_range: bool = False) -> None: ...
+@overload
+def as_examples(data: Examples | torch.Tensor | np.ndarray, name: str, unit_range: bool = False) -> Examples: ...
 def as_examples(data, name: str, unit_range: bool = False) -> Examples | None:
     """`Examples` as they are, or a 2-D tensor or NumPy array of examples (float, used as given).
 
@@ -227,15 +242,19 @@ def as_examples(data, name: str, unit_range: bool = False) -> Examples | None:
     if not isinstance(data, torch.Tensor):
         raise DataError(f"`{name}` must be Examples, a tensor or a NumPy array, got {type(data).__name__}")
     if data.dim() != 2 or data.shape[0] == 0:
-        raise DataError(f"`{name}` must be (examples, features) with at least one example, got shape {tuple(data.shape)}")
+        raise DataError(
+            f"`{name}` must be (examples, features) with at least one example, got shape {tuple(data.shape)}"
+        )
     values = data.float()
     if not torch.isfinite(values).all():
         raise DataError(f"`{name}` holds NaN or infinite values")
     low, high = float(values.min()), float(values.max())
     if unit_range and (low < 0 or high > 1):
-        raise DataError(f"`{name}` has values from {low:g} to {high:g}, but a Sigmoid output reconstructs values in "
-                        "[0, 1]; scale them into [0, 1] (x - min) / (max - min), or build the network with "
-                        "`output`='affine' (squared error, for real-valued data)")
+        raise DataError(
+            f"`{name}` has values from {low:g} to {high:g}, but a Sigmoid output reconstructs values in "
+            "[0, 1]; scale them into [0, 1] (x - min) / (max - min), or build the network with "
+            "`output`='affine' (squared error, for real-valued data)"
+        )
     return Examples(values)
 
 

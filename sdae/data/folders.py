@@ -28,8 +28,24 @@ from sdae.data.dataset import Dataset, Scaling
 from sdae.errors import DataError, SDAEWarning
 
 # Common raster formats, kept to those this Pillow can open (`read_image`).
-SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm",
-            ".pbm", ".ppm", ".pnm", ".tga")
+SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".bmp",
+    ".dib",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".pgm",
+    ".pbm",
+    ".ppm",
+    ".pnm",
+    ".tga",
+)
 GREY_MODES = ("L", "1")
 DEEP_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # more than 8 bits a pixel
 ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
@@ -72,8 +88,10 @@ def holds_images(path: str | os.PathLike) -> bool:
     images = [p for p in entries if p.suffix.lower() in suffixes and p.is_file()]
     images += [f for d in entries if d.is_dir() for f in _visible(d) if f.suffix.lower() in suffixes and f.is_file()]
     if images:
-        raise DataError(f"dataset folder {path} holds both .npy shards ({shards[0].name}) and images "
-                        f"({images[0].relative_to(path).as_posix()}); a folder is one or the other: move one kind out")
+        raise DataError(
+            f"dataset folder {path} holds both .npy shards ({shards[0].name}) and images "
+            f"({images[0].relative_to(path).as_posix()}); a folder is one or the other: move one kind out"
+        )
     return False
 
 
@@ -87,7 +105,8 @@ def scan(path: str | os.PathLike) -> ImageFolder:
     entries = _visible(root)
     flat = [p for p in entries if p.is_file() and p.suffix.lower() in suffixes]
     skipped = [p for p in entries if p.is_file() and p.suffix.lower() not in suffixes]
-    classes, files, labels, empty = [], [], [], []
+    classes: list[str] = []
+    files, labels, empty = [], [], []
     for folder in (p for p in entries if p.is_dir()):
         inside = _visible(folder)
         images = [p for p in inside if p.is_file() and p.suffix.lower() in suffixes]
@@ -99,19 +118,35 @@ def scan(path: str | os.PathLike) -> ImageFolder:
         labels += [len(classes)] * len(images)
         classes.append(folder.name)
     if flat and classes:
-        raise DataError(f"image folder {root} holds images ({flat[0].name}) beside class subfolders "
-                        f"({classes[0]}/); put every image into its class's subfolder, or none into subfolders")
+        raise DataError(
+            f"image folder {root} holds images ({flat[0].name}) beside class subfolders "
+            f"({classes[0]}/); put every image into its class's subfolder, or none into subfolders"
+        )
     if not flat and not classes:
-        found = (f" ({len(skipped)} other files, e.g. {skipped[0].name})" if skipped else
-                 f" ({len(empty)} subfolders, none holding images)" if empty else " (it is empty)")
-        raise DataError(f"folder {root} holds no images{found}: give a folder of images ({', '.join(SUFFIXES[:4])}, "
-                        "...), one subfolder of images per class, or .npy shards")
+        found = (
+            f" ({len(skipped)} other files, e.g. {skipped[0].name})"
+            if skipped
+            else f" ({len(empty)} subfolders, none holding images)"
+            if empty
+            else " (it is empty)"
+        )
+        raise DataError(
+            f"folder {root} holds no images{found}: give a folder of images ({', '.join(SUFFIXES[:4])}, "
+            "...), one subfolder of images per class, or .npy shards"
+        )
     if skipped:
-        warnings.warn(f"{root}: skipped {len(skipped)} entries that are not images ({', '.join(suffixes)}), e.g. "
-                      f"{skipped[0].relative_to(root).as_posix()}", SDAEWarning, stacklevel=2)
+        warnings.warn(
+            f"{root}: skipped {len(skipped)} entries that are not images ({', '.join(suffixes)}), e.g. "
+            f"{skipped[0].relative_to(root).as_posix()}",
+            SDAEWarning,
+            stacklevel=2,
+        )
     if classes and empty:
-        warnings.warn(f"{root}: skipped {len(empty)} subfolders with no images ({', '.join(empty[:3])}); they are "
-                      "not classes", SDAEWarning, stacklevel=2)
+        warnings.warn(
+            f"{root}: skipped {len(empty)} subfolders with no images ({', '.join(empty[:3])}); they are not classes",
+            SDAEWarning,
+            stacklevel=2,
+        )
     if classes:
         return ImageFolder(root, tuple(files), tuple(labels), tuple(classes))
     return ImageFolder(root, tuple(p.name for p in flat))
@@ -127,8 +162,10 @@ def read_image(path: Path) -> tuple[np.ndarray, str]:
             image = ImageOps.exif_transpose(opened)
             mode, notes = image.mode, []
             if mode in DEEP_MODES:
-                raise DataError(f"{path}: a {mode} image (more than 8 bits a pixel); sdae reads 8-bit greyscale "
-                                "images: save it as 8-bit")
+                raise DataError(
+                    f"{path}: a {mode} image (more than 8 bits a pixel); sdae reads 8-bit greyscale "
+                    "images: save it as 8-bit"
+                )
             if mode in ALPHA_MODES or (mode == "P" and "transparency" in image.info):
                 notes.append("alpha")
             if mode not in GREY_MODES:
@@ -147,8 +184,9 @@ def read_image(path: Path) -> tuple[np.ndarray, str]:
         raise DataError(f"{path}: not an image Pillow can read ({e})") from None
 
 
-def read(folder: ImageFolder, limit: int | None = None,
-         on_image: Callable[[int, int], None] | None = None) -> np.ndarray:
+def read(
+    folder: ImageFolder, limit: int | None = None, on_image: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """The folder's first `limit` (default all) images, as one (N, H, W) uint8 array, in `folder.files` order.
     `on_image(done, total)` is called after each image. Raises DataError for an image whose size differs from
     the first's (naming it and both sizes); warns once (SDAEWarning) when colour images were made greyscale."""
@@ -159,8 +197,10 @@ def read(folder: ImageFolder, limit: int | None = None,
         image, notes = read_image(folder.root / name)
         if images and image.shape != images[0].shape:
             (h0, w0), (h, w) = images[0].shape, image.shape
-            raise DataError(f"{folder.root / name}: {w}x{h} pixels (width x height), but the first image, {names[0]}, "
-                            f"is {w0}x{h0}; every image needs the same size: resize them alike")
+            raise DataError(
+                f"{folder.root / name}: {w}x{h} pixels (width x height), but the first image, {names[0]}, "
+                f"is {w0}x{h0}; every image needs the same size: resize them alike"
+            )
         images.append(image)
         colour += "colour" in notes
         alpha += "alpha" in notes
@@ -168,11 +208,18 @@ def read(folder: ImageFolder, limit: int | None = None,
             on_image(done, len(names))
     where = folder.root if len(names) > 1 else folder.root / names[0]
     if colour:
-        warnings.warn(f"{where}: converted {colour} of {len(names)} colour images to greyscale (Pillow's \"L\": "
-                      "0.299 R + 0.587 G + 0.114 B)", SDAEWarning, stacklevel=2)
+        warnings.warn(
+            f'{where}: converted {colour} of {len(names)} colour images to greyscale (Pillow\'s "L": '
+            "0.299 R + 0.587 G + 0.114 B)",
+            SDAEWarning,
+            stacklevel=2,
+        )
     if alpha:
-        warnings.warn(f"{where}: {alpha} images have transparency (an alpha channel), dropped: their pixels are "
-                      "taken as stored", SDAEWarning, stacklevel=2)
+        warnings.warn(
+            f"{where}: {alpha} images have transparency (an alpha channel), dropped: their pixels are taken as stored",
+            SDAEWarning,
+            stacklevel=2,
+        )
     return np.stack(images)
 
 

@@ -38,7 +38,7 @@ def random_patches(images: list[np.ndarray], count: int, rng: np.random.Generato
     for image, index in zip(images, per_image):
         rows = rng.integers(0, image.shape[0] - size + 1, len(index))
         cols = rng.integers(0, image.shape[1] - size + 1, len(index))
-        out.append(np.stack([image[r:r + size, c:c + size].ravel() for r, c in zip(rows, cols)]))
+        out.append(np.stack([image[r : r + size, c : c + size].ravel() for r, c in zip(rows, cols)]))
     return np.concatenate(out)
 
 

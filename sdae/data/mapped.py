@@ -65,7 +65,9 @@ def map_npy(path: Path) -> np.ndarray:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as e:
         if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise DataError(f"{path}: holds pickled (object) data, which sdae never loads; save plain numeric arrays") from None
+            raise DataError(
+                f"{path}: holds pickled (object) data, which sdae never loads; save plain numeric arrays"
+            ) from None
         raise DataError(f"{path}: damaged or truncated .npy file ({e})") from None
     except OSError as e:
         raise DataError(f"{path}: cannot map ({e.strerror or e})") from None
@@ -84,12 +86,16 @@ def open_rows(path: str | os.PathLike) -> MappedRows:
         if part.ndim not in (2, 3) or len(part) == 0:
             raise DataError(f"{f}: expected (examples, features) or (examples, height, width), got shape {part.shape}")
         if part.dtype != first.dtype or part.shape[1:] != first.shape[1:]:
-            raise DataError(f"{f}: shape {part.shape} {part.dtype} does not match the first shard {files[0].name}'s "
-                            f"{first.shape} {first.dtype}; every shard needs the same dtype and example shape")
+            raise DataError(
+                f"{f}: shape {part.shape} {part.dtype} does not match the first shard {files[0].name}'s "
+                f"{first.shape} {first.dtype}; every shard needs the same dtype and example shape"
+            )
     return MappedRows(parts)
 
 
-def gather(rows: MappedRows, index: torch.Tensor | slice, order: torch.Tensor | None, device: torch.device) -> torch.Tensor:
+def gather(
+    rows: MappedRows, index: torch.Tensor | slice, order: torch.Tensor | None, device: torch.device
+) -> torch.Tensor:
     """The stored rows at `index` (positions in `order`, if given), as a tensor on `device`: gathered on the
     CPU, then, for CUDA, copied from pinned memory without blocking the host."""
     if isinstance(index, slice):

@@ -25,25 +25,31 @@ import torch
 from sdae.data.dataset import Dataset, Scaling
 from sdae.errors import DataError
 
-FILES = MappingProxyType({
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-})
+FILES = MappingProxyType(
+    {
+        "train_images": "train-images-idx3-ubyte",
+        "train_labels": "train-labels-idx1-ubyte",
+        "test_images": "t10k-images-idx3-ubyte",
+        "test_labels": "t10k-labels-idx1-ubyte",
+    }
+)
 # The MD5 sums torchvision checks on download (LeCun's published files, gzipped).
-MD5 = MappingProxyType({
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-})
+MD5 = MappingProxyType(
+    {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    }
+)
 IMAGES_MAGIC = 2051  # unsigned bytes, 3 dimensions
 LABELS_MAGIC = 2049  # unsigned bytes, 1 dimension
 MAX_IDX_BYTES = 1 << 32  # 4 GiB: far beyond MNIST (47 MB), short of what would exhaust memory here
-HOW_TO_SUPPLY = ("put the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
-                 "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass it as `data_dir` "
-                 "or set SDAE_DATA_DIR")
+HOW_TO_SUPPLY = (
+    "put the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass it as `data_dir` "
+    "or set SDAE_DATA_DIR"
+)
 
 
 # ------------------------------------------------------------------------------------ IDX files
@@ -66,8 +72,10 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
             shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4))
             size = math.prod(shape)
             if size > MAX_IDX_BYTES:
-                raise DataError(f"{path}: IDX header declares shape {shape}, {size / 2**30:.3g} GiB, more than sdae "
-                                f"reads ({MAX_IDX_BYTES / 2**30:g} GiB)")
+                raise DataError(
+                    f"{path}: IDX header declares shape {shape}, {size / 2**30:.3g} GiB, more than sdae "
+                    f"reads ({MAX_IDX_BYTES / 2**30:g} GiB)"
+                )
             data = f.read(size)
             extra = f.read(1)
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
@@ -144,8 +152,9 @@ def _download(folder: Path) -> dict[str, Path]:
         MNIST(str(folder), train=False, download=True)
     except Exception as e:  # torchvision raises several kinds when offline
         reason = (str(e).strip().splitlines() or [""])[0].rstrip(":")
-        raise DataError(f"MNIST is not in {folder} and downloading it failed ({type(e).__name__}: {reason}); "
-                        f"{HOW_TO_SUPPLY}") from None
+        raise DataError(
+            f"MNIST is not in {folder} and downloading it failed ({type(e).__name__}: {reason}); {HOW_TO_SUPPLY}"
+        ) from None
     found = _find(folder)
     if found is None:
         raise DataError(f"MNIST download into {folder} left files missing; {HOW_TO_SUPPLY}")
@@ -167,8 +176,9 @@ def files(data_dir: str | os.PathLike | None = None) -> dict[str, Path]:
         found = _find(folder)
         if found is None:
             missing = [name for name in FILES.values() if _find_file(folder, name) is None]
-            raise DataError(f"MNIST folder {folder} (from {origin}) lacks {', '.join(missing)} "
-                            "(looked for .gz and uncompressed)")
+            raise DataError(
+                f"MNIST folder {folder} (from {origin}) lacks {', '.join(missing)} (looked for .gz and uncompressed)"
+            )
         return found
     folder = default_dir()
     return _find(folder) or _download(folder)

@@ -25,8 +25,9 @@ from sdae.errors import UsageError
 from sdae.options import BENCHMARK_PROBLEMS
 
 SIZE = 28
-SPLITS = MappingProxyType({"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000),
-                           "convex": (6000, 2000, 50000)})
+SPLITS = MappingProxyType(
+    {"default": (10000, 2000, 50000), "rectangles": (1000, 200, 50000), "convex": (6000, 2000, 50000)}
+)
 NAMES = BENCHMARK_PROBLEMS
 RECIPE = 2  # bumped whenever a generator changes what it makes for a given seed (cached copies are remade)
 MIN_PATCH_STD = 10 / 255  # background patches flatter than this are skipped ("low pixel variance")
@@ -52,7 +53,7 @@ def rotate(images: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     cos, sin = torch.cos(angles), torch.sin(angles)
     zeros = torch.zeros_like(cos)
     theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
-    grid = F.affine_grid(theta, (len(images), 1, SIZE, SIZE), align_corners=False)
+    grid = F.affine_grid(theta, [len(images), 1, SIZE, SIZE], align_corners=False)
     return F.grid_sample(images[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[:, 0]
 
 
@@ -115,8 +116,9 @@ def digit_variant(name: str, images: np.ndarray, labels: np.ndarray, sizes, seed
 # -------------------------------------------------------------------------------- rectangles
 
 
-def rectangle_shapes(n: int, rng: np.random.Generator, min_side: int = 1, min_area: int = 0,
-                     max_area: int = SIZE * SIZE) -> tuple[np.ndarray, ...]:
+def rectangle_shapes(
+    n: int, rng: np.random.Generator, min_side: int = 1, min_area: int = 0, max_area: int = SIZE * SIZE
+) -> tuple[np.ndarray, ...]:
     """Top, left, height, width of n rectangles inside the image, and the label 1 for tall
     (height > width), 0 for wide, classes exactly balanced. Height and width are drawn uniformly
     from [min_side, 28] and redrawn when they differ by less than 3 pixels or the area is outside
@@ -135,12 +137,12 @@ def rectangle_shapes(n: int, rng: np.random.Generator, min_side: int = 1, min_ar
 
 def rectangle_masks(tops, lefts, heights, widths, outline: bool) -> np.ndarray:
     rows, cols = np.arange(SIZE)[None, :, None], np.arange(SIZE)[None, None, :]
-    t, l = tops[:, None, None], lefts[:, None, None]
-    b, r = t + heights[:, None, None] - 1, l + widths[:, None, None] - 1
-    inside = (rows >= t) & (rows <= b) & (cols >= l) & (cols <= r)
+    t, left = tops[:, None, None], lefts[:, None, None]
+    b, r = t + heights[:, None, None] - 1, left + widths[:, None, None] - 1
+    inside = (rows >= t) & (rows <= b) & (cols >= left) & (cols <= r)
     if not outline:
         return inside
-    return inside & ((rows == t) | (rows == b) | (cols == l) | (cols == r))
+    return inside & ((rows == t) | (rows == b) | (cols == left) | (cols == r))
 
 
 def rectangles(sizes, seed: int) -> Variant:
@@ -154,8 +156,8 @@ def rectangles(sizes, seed: int) -> Variant:
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
-    *box, labels = rectangle_shapes(n, rng, min_side=3)
-    x = rectangle_masks(*box, outline=True).astype(np.float32)
+    tops, lefts, heights, widths, labels = rectangle_shapes(n, rng, min_side=3)
+    x = rectangle_masks(tops, lefts, heights, widths, outline=True).astype(np.float32)
     return _split("rectangles", x.reshape(n, -1), labels, sizes)
 
 
@@ -171,15 +173,17 @@ def rectangles_image(sizes, seed: int) -> Variant:
     """
     rng = np.random.default_rng(seed)
     n = sum(sizes)
-    *box, labels = rectangle_shapes(n, rng, min_side=7, min_area=SIZE * SIZE // 4, max_area=3 * SIZE * SIZE // 4)
-    inside = rectangle_masks(*box, outline=False)
+    tops, lefts, heights, widths, labels = rectangle_shapes(
+        n, rng, min_side=7, min_area=SIZE * SIZE // 4, max_area=3 * SIZE * SIZE // 4
+    )
+    inside = rectangle_masks(tops, lefts, heights, widths, outline=False)
     x = np.where(inside, image_patches(n, rng), image_patches(n, rng)).astype(np.float32)
     return _split("rectangles-image", x.reshape(n, -1), labels, sizes)
 
 
 # ------------------------------------------------------------------------------------ convex
 
-_CENTRES = (np.stack(np.mgrid[0:SIZE, 0:SIZE], -1).reshape(-1, 2) + 0.5)  # pixel centres (row, col)
+_CENTRES = np.stack(list(np.mgrid[0:SIZE, 0:SIZE]), -1).reshape(-1, 2) + 0.5  # pixel centres (row, col)
 _CENTRES.flags.writeable = False
 CONVEX_HALF_PLANES_P = 0.195  # geometric parameter of the number of half-planes, convex candidates
 UNION_HALF_PLANES_P = 0.07  # the same for each set of a non-convex union
@@ -251,7 +255,10 @@ def convex(sizes, seed: int) -> Variant:
         return sum(min(len(pools[0].get(k, ())), len(pools[1].get(k, ()))) for k in set(pools[0]) | set(pools[1]))
 
     while matched() < half[0]:
-        for label, make in ((0, lambda: non_convex_region(rng)), (1, lambda: convex_region(rng, CONVEX_HALF_PLANES_P, 19))):
+        for label, make in (
+            (0, lambda: non_convex_region(rng)),
+            (1, lambda: convex_region(rng, CONVEX_HALF_PLANES_P, 19)),
+        ):
             region = make()
             pools[label].setdefault(int(region.sum()) // AREA_BIN, []).append(region)
     chosen: list[list[np.ndarray]] = [[], []]
@@ -274,7 +281,9 @@ def _split(name: str, x: np.ndarray, y: np.ndarray, sizes) -> Variant:
     return Variant(name, {k: x[a:b] for k, (a, b) in bounds.items()}, {k: y[a:b] for k, (a, b) in bounds.items()})
 
 
-def generate(name: str, seed: int = 0, scale: float = 1.0, mnist: tuple[np.ndarray, np.ndarray] | None = None) -> Variant:
+def generate(
+    name: str, seed: int = 0, scale: float = 1.0, mnist: tuple[np.ndarray, np.ndarray] | None = None
+) -> Variant:
     """One benchmark problem. `mnist` is (images (n, 28, 28) uint8, labels) for the digit problems;
     `scale` shrinks every split (1.0 is the published size)."""
     if name not in NAMES:

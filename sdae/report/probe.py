@@ -23,7 +23,9 @@ import torch
 
 KERNELS = ("linear", "rbf")
 C_GRID = MappingProxyType({"linear": (0.001, 0.01, 0.1, 1.0), "rbf": (1.0, 10.0, 100.0)})
-GAMMA_FACTORS = MappingProxyType({"linear": (None,), "rbf": (0.3, 1.0, 3.0)})  # times 1 / (n_features * variance), scikit-learn's "scale"
+GAMMA_FACTORS = MappingProxyType(
+    {"linear": (None,), "rbf": (0.3, 1.0, 3.0)}
+)  # times 1 / (n_features * variance), scikit-learn's "scale"
 
 
 @dataclass
@@ -38,9 +40,16 @@ class SVMResult:
     seconds: float
 
     def to_dict(self) -> dict:
-        return {"representation": self.representation, "kernel": self.kernel, "width": self.width,
-                "test_error": self.test_error, "C": self.C, "gamma": self.gamma, "val_error": self.val_error,
-                "seconds": round(self.seconds, 2)}
+        return {
+            "representation": self.representation,
+            "kernel": self.kernel,
+            "width": self.width,
+            "test_error": self.test_error,
+            "C": self.C,
+            "gamma": self.gamma,
+            "val_error": self.val_error,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def make_svm(kernel: str, C: float, seed: int, gamma: float | None = None):
@@ -74,12 +83,26 @@ def svm_errors(
         unit_gamma = 1.0 / (train.shape[1] * float(train.var()) or 1.0)
         for kernel in kernels:
             started = time.perf_counter()
-            grid = [(C, None if f is None else f * unit_gamma) for C, f in itertools.product(C_GRID[kernel], GAMMA_FACTORS[kernel])]
-            scored = [(_error(make_svm(kernel, C, seed, gamma).fit(train, y_train), val, y_val), C, gamma) for C, gamma in grid]
+            grid = [
+                (C, None if f is None else f * unit_gamma)
+                for C, f in itertools.product(C_GRID[kernel], GAMMA_FACTORS[kernel])
+            ]
+            scored = [
+                (_error(make_svm(kernel, C, seed, gamma).fit(train, y_train), val, y_val), C, gamma)
+                for C, gamma in grid
+            ]
             val_error, C, gamma = min(scored, key=lambda t: (t[0], t[1], t[2] or 0))
             final = make_svm(kernel, C, seed, gamma).fit(np.concatenate([train, val]), y_both)
-            result = SVMResult(name, kernel, train.shape[1], _error(final, test, y_test), C, gamma, val_error,
-                               time.perf_counter() - started)
+            result = SVMResult(
+                name,
+                kernel,
+                train.shape[1],
+                _error(final, test, y_test),
+                C,
+                gamma,
+                val_error,
+                time.perf_counter() - started,
+            )
             results.append(result)
             if on_result:
                 on_result(result)

@@ -35,11 +35,15 @@ def reconstruction_errors(
             clean = test.batch(slice(start, start + batch_size))
             seen = clean if noise is None else noise(clean, generator, value_range)
             logits = model.pre_activation(seen)
-            sums += torch.stack([
-                F.mse_loss(torch.sigmoid(logits) if sigmoid else logits, clean, reduction="sum"),
-                F.binary_cross_entropy_with_logits(logits, clean, reduction="sum") if sigmoid else logits.new_zeros(()),
-                F.mse_loss(seen, clean, reduction="sum"),
-            ]).double()
+            sums += torch.stack(
+                [
+                    F.mse_loss(torch.sigmoid(logits) if sigmoid else logits, clean, reduction="sum"),
+                    F.binary_cross_entropy_with_logits(logits, clean, reduction="sum")
+                    if sigmoid
+                    else logits.new_zeros(()),
+                    F.mse_loss(seen, clean, reduction="sum"),
+                ]
+            ).double()
     finally:
         model.train(was_training)
     mse, bce, input_mse = (sums / (len(test) * test.features)).tolist()
@@ -54,13 +58,14 @@ def mean_image_mse(train: Examples, test: Examples, batch_size: int = 8192) -> f
     return float(total) / (len(test) * test.features)
 
 
-def evaluate_reconstruction(model: StackedDenoisingAutoencoder, train: Examples, test: Examples,
-                            noise: Corruption) -> dict:
+def evaluate_reconstruction(
+    model: StackedDenoisingAutoencoder, train: Examples, test: Examples, noise: Corruption
+) -> dict:
     """Errors on clean test inputs and under each of the run's noise processes, beside the mean-image baseline."""
     from sdae.stages import input_range
 
     value_range = input_range(model, train)
-    results = {"clean": reconstruction_errors(model, test)}
+    results: dict[str, dict[str, float] | float] = {"clean": reconstruction_errors(model, test)}
     for part in noise.parts:
         results[part.spec] = reconstruction_errors(model, test, part, value_range=value_range)
     results["mean_image_mse"] = mean_image_mse(train, test)

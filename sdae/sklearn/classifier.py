@@ -16,14 +16,14 @@ from sdae.data.arrays import check_against, scaling_for
 from sdae.device import check_fits, resolve_device
 from sdae.sklearn.common import (
     PARAMETER_DOCS,
-    network,
-    train_options,
     as_float_tensor,
     check_params,
     epochs_for,
+    network,
     progress,
     quiet_unless_verbose,
     seed_from,
+    train_options,
 )
 from sdae.stages import best_record, pretrain, supervised_finetune
 
@@ -94,7 +94,6 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     (3,)
     """
 
-
     def __init__(
         self,
         hidden_layer_sizes=(256, 128, 64),
@@ -113,7 +112,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         activation="relu",
         output="auto",
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         scaling="global",
         device="cpu",
         random_state=None,
@@ -157,8 +156,9 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         fraction = self.validation_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, Real) or not 0 < fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
-        if self.patience is not None and (isinstance(self.patience, bool) or not isinstance(self.patience, Integral)
-                                          or self.patience < 1):
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, Integral) or self.patience < 1
+        ):
             raise ValueError(f"patience must be None or a whole number >= 1, got {self.patience!r}")
         is_bytes = getattr(X, "dtype", None) == np.uint8  # before validation makes it float
         X, y = validate_data(self, X, y, dtype=(np.float32, np.float64))
@@ -173,8 +173,10 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         setup = torch.Generator().manual_seed(seed)
         train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
         if len(val_index) == 0:
-            raise ValueError(f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
-                             "give more data or a larger fraction")
+            raise ValueError(
+                f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
+                "give more data or a larger fraction"
+            )
         scaling = scaling_for(X[train_index.numpy()], self.scaling, "X", is_bytes)
         values = as_float_tensor(X).to(device)
         labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
@@ -183,13 +185,32 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         model = network(self, X.shape[1], hidden, setup, train).to(device)
         generator = torch.Generator(device=device).manual_seed(seed)
         hooks = progress(self.verbose)
-        pretrain(model, train, val, noise, train_options(self, epochs_for(self.pretrain_epochs, len(train), self.batch_size, 10),
-                                                         self.learning_rate), generator, hooks=hooks)
+        pretrain(
+            model,
+            train,
+            val,
+            noise,
+            train_options(self, epochs_for(self.pretrain_epochs, len(train), self.batch_size, 10), self.learning_rate),
+            generator,
+            hooks=hooks,
+        )
         model.add_head(len(self.classes_), generator=setup)
         records = supervised_finetune(
-            model, train, labels[train_index.to(device)], val, labels[val_index.to(device)],
-            train_options(self, epochs_for(self.epochs, len(train), self.batch_size, 30), self.learning_rate / 2,
-                          schedule="cosine"), generator, self.patience, hooks=hooks)
+            model,
+            train,
+            labels[train_index.to(device)],
+            val,
+            labels[val_index.to(device)],
+            train_options(
+                self,
+                epochs_for(self.epochs, len(train), self.batch_size, 30),
+                self.learning_rate / 2,
+                schedule="cosine",
+            ),
+            generator,
+            self.patience,
+            hooks=hooks,
+        )
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.validation_scores_ = [1.0 - r.val_error for r in records]
@@ -214,4 +235,5 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[best]
 
 
-SDAEClassifier.__doc__ = SDAEClassifier.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)
+if SDAEClassifier.__doc__ is not None:  # None under `python -OO`, which strips docstrings
+    SDAEClassifier.__doc__ = SDAEClassifier.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)

@@ -22,7 +22,7 @@ from sdae.progress import ProgressBars
 from sdae.stages import output_for
 
 DEVICES = ("cpu", "cuda", "auto")
-MIN_STEPS = 2500  # "auto" budgets: at least this many optimizer steps per stage (README, scikit-learn table)
+MIN_STEPS = 2500  # "auto" budgets: at least this many optimizer steps per stage (the manual, docs/sklearn.md)
 
 
 def epochs_for(value, n: int, batch_size: int, floor: int) -> int:
@@ -39,6 +39,7 @@ def progress(verbose) -> Hooks | None:
 def quiet_unless_verbose(fit):
     """`fit` with sdae's notices (SDAEWarning: dead units and the like) silenced unless the estimator is `verbose`;
     when it is, Python's warning filters decide, as for any warning."""
+
     @functools.wraps(fit)
     def wrapper(self, *args, **kwargs):
         if self.verbose:
@@ -67,10 +68,16 @@ def check_params(estimator: BaseEstimator) -> list[int]:
         if value == "auto" and name in ("pretrain_epochs", "epochs"):
             continue
         if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}" + (' or "auto"' if name in ("pretrain_epochs", "epochs")
-                                                                           else "") + f", got {value!r}")
-    if isinstance(estimator.learning_rate, bool) or not isinstance(estimator.learning_rate, Real) \
-            or not estimator.learning_rate > 0:
+            raise ValueError(
+                f"{name} must be a whole number >= {low}"
+                + (' or "auto"' if name in ("pretrain_epochs", "epochs") else "")
+                + f", got {value!r}"
+            )
+    if (
+        isinstance(estimator.learning_rate, bool)
+        or not isinstance(estimator.learning_rate, Real)
+        or not float(estimator.learning_rate) > 0
+    ):
         raise ValueError(f"learning_rate must be a positive number, got {estimator.learning_rate!r}")
     for name, choices in (("optimizer", tuple(Optimizer)), ("device", DEVICES), ("scaling", tuple(ScalingRule))):
         if getattr(estimator, name) not in choices:
@@ -95,7 +102,7 @@ PARAMETER_DOCS = """momentum : float, default=0.9
         for inputs in [0, 1], or affine and squared error for real-valued inputs (`scaling="none"`).
     tol : float, default=1e-4
         With `n_iter_no_change`: the fall in a stage's training loss that counts as progress (`--tol`).
-    n_iter_no_change : int or None, default=10
+    n_iter_no_change : int or None, default=20
         Stop a stage after this many epochs without that progress, as `MLPClassifier` does
         (`--n-iter-no-change`); None trains every epoch of the budget."""
 
@@ -103,19 +110,35 @@ PARAMETER_DOCS = """momentum : float, default=0.9
 def train_options(estimator, epochs: int, lr: float, **extra) -> TrainOptions:
     """The estimator's training parameters as a stage's `TrainOptions`; raises ValueError naming a bad one."""
     try:
-        return TrainOptions(epochs=epochs, batch_size=estimator.batch_size, optimizer=estimator.optimizer, lr=lr,
-                            momentum=estimator.momentum, weight_decay=estimator.weight_decay, warmup=estimator.warmup,
-                            tol=estimator.tol, n_iter_no_change=estimator.n_iter_no_change, **extra).validate()
+        return TrainOptions(
+            epochs=epochs,
+            batch_size=estimator.batch_size,
+            optimizer=estimator.optimizer,
+            lr=lr,
+            momentum=estimator.momentum,
+            weight_decay=estimator.weight_decay,
+            warmup=estimator.warmup,
+            tol=estimator.tol,
+            n_iter_no_change=estimator.n_iter_no_change,
+            **extra,
+        ).validate()
     except UsageError as e:
         raise ValueError(str(e).replace("`lr`", "learning_rate").replace("`", "")) from None
 
 
-def network(estimator, n_features: int, hidden: list[int], generator: torch.Generator, train) -> StackedDenoisingAutoencoder:
+def network(
+    estimator, n_features: int, hidden: list[int], generator: torch.Generator, train
+) -> StackedDenoisingAutoencoder:
     """The estimator's network, its output chosen from the (scaled) training examples where `output="auto"`."""
     if estimator.activation not in tuple(Activation):
         raise ValueError(f"activation must be one of {', '.join(Activation)}, got {estimator.activation!r}")
     if estimator.output not in tuple(Output):
         raise ValueError(f"output must be one of {', '.join(Output)}, got {estimator.output!r}")
     output = output_for(estimator.output, train, estimator.scaling)
-    return StackedDenoisingAutoencoder([n_features, *hidden], generator=generator, activation=estimator.activation,
-                                       output=output, **({"tied": estimator.tied} if hasattr(estimator, "tied") else {}))
+    return StackedDenoisingAutoencoder(
+        [n_features, *hidden],
+        generator=generator,
+        activation=estimator.activation,
+        output=output,
+        **({"tied": estimator.tied} if hasattr(estimator, "tied") else {}),
+    )

@@ -7,11 +7,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from sdae.codes import clean_codes
@@ -21,14 +17,14 @@ from sdae.data.arrays import check_against, scaling_for
 from sdae.device import check_fits, resolve_device
 from sdae.sklearn.common import (
     PARAMETER_DOCS,
-    network,
-    train_options,
     as_float_tensor,
     check_params,
     epochs_for,
+    network,
     progress,
     quiet_unless_verbose,
     seed_from,
+    train_options,
 )
 from sdae.stages import finetune, pretrain
 
@@ -103,7 +99,6 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     (1797, 32)
     """
 
-
     def __init__(
         self,
         hidden_layer_sizes=(256, 128, 64),
@@ -121,7 +116,7 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         activation="relu",
         output="auto",
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=20,
         scaling="global",
         tied=False,
         device="cpu",
@@ -166,8 +161,9 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted transformer.
         """
         hidden = check_params(self)
-        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, Integral)
-                                       or not 1 <= self.layer <= len(hidden)):
+        if self.layer is not None and (
+            isinstance(self.layer, bool) or not isinstance(self.layer, Integral) or not 1 <= self.layer <= len(hidden)
+        ):
             raise ValueError(f"layer must be None or a hidden layer 1..{len(hidden)}, got {self.layer!r}")
         is_bytes = getattr(X, "dtype", None) == np.uint8  # before validation makes it float
         X = validate_data(self, X, dtype=(np.float32, np.float64))
@@ -181,11 +177,19 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         generator = torch.Generator(device=device).manual_seed(seed)
         epochs = epochs_for(self.pretrain_epochs, len(X), self.batch_size, floor=10)
         hooks = progress(self.verbose)
-        records = pretrain(model, examples, None, noise, train_options(self, epochs, self.learning_rate), generator,
-                           hooks=hooks)
+        records = pretrain(
+            model, examples, None, noise, train_options(self, epochs, self.learning_rate), generator, hooks=hooks
+        )
         if self.finetune_epochs:
-            records += finetune(model, examples, None, noise, train_options(self, self.finetune_epochs, self.learning_rate),
-                                generator, hooks=hooks)
+            records += finetune(
+                model,
+                examples,
+                None,
+                noise,
+                train_options(self, self.finetune_epochs, self.learning_rate),
+                generator,
+                hooks=hooks,
+            )
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
         self.components_ = model.encoder_layer(1).linear.weight.detach().numpy().copy()
@@ -254,9 +258,13 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
-        x01 = Scaling(*self.scaling_).apply(as_float_tensor(X))
+        model, dtype = self.model_, torch.float32
+        if X.dtype == np.float64:  # in float64, so that an example's score does not depend on its batch (as transform)
+            model, dtype = copy.deepcopy(self.model_).double(), torch.float64
+        offset, scale = (torch.as_tensor(v, dtype=dtype) for v in self.scaling_)
+        x01 = (torch.as_tensor(X, dtype=dtype) - offset) * scale
         with torch.no_grad():
-            error = ((self.model_(x01) - x01) ** 2).mean(1)
+            error = ((model.decoder(model.encoder(x01)) - x01) ** 2).mean(1)
         return (-error).numpy().astype(X.dtype)
 
     def __sklearn_tags__(self):
@@ -265,4 +273,5 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return tags
 
 
-SDAETransformer.__doc__ = SDAETransformer.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)
+if SDAETransformer.__doc__ is not None:  # None under `python -OO`, which strips docstrings
+    SDAETransformer.__doc__ = SDAETransformer.__doc__.replace("{PARAMETER_DOCS}", PARAMETER_DOCS)

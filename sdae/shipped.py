@@ -1,4 +1,4 @@
-"""Networks trained by sdae and shipped with it: `sdae.pretrained("mnist")`.
+"""Networks trained by sdae and shipped with it: `sdae.pretrained("mnist")` (this module's `pretrained`).
 
 Each is two files in `sdae/weights/`: `NAME.safetensors` (the weights, input scaling included: tensors
 only, no code) and `NAME.json`, its model card (the network, the data, the commands that trained it,
@@ -47,8 +47,9 @@ def pretrained(name: str = "mnist") -> StackedDenoisingAutoencoder:
     the files are missing or do not match their card."""
     info = card(name)
     network = info["network"]
-    model = StackedDenoisingAutoencoder(network["sizes"], tied=network["tied"], activation=network["activation"],
-                                        output=network["output"])
+    model = StackedDenoisingAutoencoder(
+        network["sizes"], tied=network["tied"], activation=network["activation"], output=network["output"]
+    )
     model.set_scaling(network["scaling"]["offset"], network["scaling"]["scale"])
     path = FOLDER / f"{name}.safetensors"
     try:
@@ -74,23 +75,38 @@ def package(run: str | os.PathLike, out: str | os.PathLike, name: str, commands:
     config, facts = folder.config, folder.facts
     info = {
         "name": name,
-        "network": {"sizes": folder.sizes, "tied": config.tied, "activation": str(config.activation),
-                    "output": folder.output, "scaling": {"offset": facts.offset, "scale": facts.scale,
-                                                         "rule": facts.rule}},
-        "data": {"dataset": Path(config.data.dataset).name if not config.data.builtin else config.data.dataset,
-                 "training_examples": facts.n_train, "validation_examples": facts.n_val,
-                 "image_shape": None if facts.image_shape is None else list(facts.image_shape),
-                 "fingerprint": facts.fingerprint},
-        "training": {"noise": config.noise, "finetune_kind": folder.status.finetune_kind,
-                     "pretrain": config.pretrain.to_dict(),
-                     "finetune": None if config.finetune is None else config.finetune.to_dict(),
-                     "seed": config.seed, "seconds": round(sum(r.seconds for r in records), 1)},
+        "network": {
+            "sizes": folder.sizes,
+            "tied": config.tied,
+            "activation": str(config.activation),
+            "output": folder.output,
+            "scaling": {"offset": facts.offset, "scale": facts.scale, "rule": facts.rule},
+        },
+        "data": {
+            "dataset": Path(config.data.dataset).name if not config.data.builtin else config.data.dataset,
+            "training_examples": facts.n_train,
+            "validation_examples": facts.n_val,
+            "image_shape": None if facts.image_shape is None else list(facts.image_shape),
+            "fingerprint": facts.fingerprint,
+        },
+        "training": {
+            "noise": config.noise,
+            "finetune_kind": folder.status.finetune_kind,
+            "pretrain": config.pretrain.to_dict(),
+            "finetune": None if config.finetune is None else config.finetune.to_dict(),
+            "seed": config.seed,
+            "seconds": round(sum(r.seconds for r in records), 1),
+        },
         "commands": list(commands),
         "test": {"reconstruction": evaluation["reconstruction"], "test_examples": evaluation["test_size"]},
         "trained": folder.marker.get("created"),
         "packaged": time.strftime("%Y-%m-%d"),
-        "machine": {"device": _device_name(config.device), "torch": folder.meta.get("torch_version"),
-                    "sdae": folder.meta.get("sdae_version"), "python": platform.python_version()},
+        "machine": {
+            "device": _device_name(config.device),
+            "torch": folder.meta.get("torch_version"),
+            "sdae": folder.meta.get("sdae_version"),
+            "python": platform.python_version(),
+        },
         "sdae_version": __version__,
     }
     out = Path(out)
@@ -112,24 +128,24 @@ def card_text(info: dict) -> str:
     rec = info["test"]["reconstruction"]
     rows = "\n".join(f"| {k} | {v['mse']:.5f} | {v['input_mse']:.5f} |" for k, v in rec.items() if isinstance(v, dict))
     net, data, training = info["network"], info["data"], info["training"]
-    return f"""# sdae pretrained network: {info['name']}
+    return f"""# sdae pretrained network: {info["name"]}
 
-A stacked denoising autoencoder {'-'.join(map(str, net['sizes']))} ({net['activation']} units, {net['output']}
-output{', tied weights' if net['tied'] else ''}), trained by sdae {info['machine']['sdae']} (torch
-{info['machine']['torch']}) on {info['machine']['device']}, created {info['trained']}.
+A stacked denoising autoencoder {"-".join(map(str, net["sizes"]))} ({net["activation"]} units, {net["output"]}
+output{", tied weights" if net["tied"] else ""}), trained by sdae {info["machine"]["sdae"]} (torch
+{info["machine"]["torch"]}) on {info["machine"]["device"]}, created {info["trained"]}.
 
-- Data: {data['dataset']}, {data['training_examples']} training and {data['validation_examples']} validation
-  examples (fingerprint {data['fingerprint']}); inputs scaled by the rule "{net['scaling']['rule']}".
-- Noise: {', '.join(training['noise'])}; seed {training['seed']}; {training['seconds']} s of training.
-- Load it: `sdae.pretrained("{info['name']}")`; scale raw inputs with `model.prepare(raw)`.
+- Data: {data["dataset"]}, {data["training_examples"]} training and {data["validation_examples"]} validation
+  examples (fingerprint {data["fingerprint"]}); inputs scaled by the rule "{net["scaling"]["rule"]}".
+- Noise: {", ".join(training["noise"])}; seed {training["seed"]}; {training["seconds"]} s of training.
+- Load it: `sdae.pretrained("{info["name"]}")`; scale raw inputs with `model.prepare(raw)`.
 
 Commands:
 
 ```bash
-{chr(10).join(info['commands'])}
+{chr(10).join(info["commands"])}
 ```
 
-Test reconstruction error ({info['test']['test_examples']} test examples; mean image: {rec['mean_image_mse']:.5f}):
+Test reconstruction error ({info["test"]["test_examples"]} test examples; mean image: {rec["mean_image_mse"]:.5f}):
 
 | input | MSE | input's own MSE |
 | --- | --- | --- |

@@ -1,0 +1,59 @@
+"""The names sdae's options choose from, as StrEnums (a leaf module: no torch, nothing of sdae).
+
+`sdae.options` uses them for its fields; each member is its string, so `Optimizer.ADAM == "adam"`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StageName(StrEnum):
+    """The three kinds of training stage (Vincent et al. 2010, section 3.5 and 5)."""
+
+    PRETRAIN = "pretrain"  # greedy layer-wise denoising pretraining, pair by pair
+    FINETUNE = "finetune"  # every layer end to end on the denoising criterion
+    SUPERVISED = "supervised"  # a softmax layer on the top code, every layer on the labels
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    DIVERGED = "diverged"
+
+
+class Optimizer(StrEnum):
+    ADAM = "adam"
+    SGD = "sgd"
+
+
+class Loss(StrEnum):
+    AUTO = "auto"  # binary cross-entropy for [0, 1] targets behind a Sigmoid, else squared error
+    BCE = "bce"
+    MSE = "mse"
+
+
+class Schedule(StrEnum):
+    CONSTANT = "constant"
+    COSINE = "cosine"
+
+
+class Activation(StrEnum):
+    RELU = "relu"
+    SIGMOID = "sigmoid"
+
+
+class ScalingRule(StrEnum):
+    GLOBAL = "global"  # each dataset's own rule: bytes / 255, values in [0, 1] kept, else one minimum and maximum
+    FEATURE = "feature"  # every feature min-max scaled on its own
+    NONE = "none"  # the values as they are (real-valued data: goes with the affine output)
+
+
+class Output(StrEnum):
+    AUTO = "auto"  # sigmoid where the scaled training data lies in [0, 1], else affine
+    SIGMOID = "sigmoid"  # a Sigmoid and cross-entropy: inputs in [0, 1]
+    AFFINE = "affine"  # no activation, squared error: real-valued inputs (Vincent et al. 2010, section 3.3)
+
+
+class Log(StrEnum):
+    TENSORBOARD = "tensorboard"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU check in one go, meant to finish in under 10 minutes on one modern GPU, writing one JSON:
-#   1. benchmarks/speed.py on the GPU, with the eager / torch.compile(mode="reduce-overhead") comparison;
+#   1. benchmarks/speed.py on the GPU, with the eager / torch.compile(mode="reduce-overhead") comparison,
+#      and benchmarks/peers.py (sdae against the notebook's loop, pt-sdae's loop and a bare loop, interleaved);
 #   2. the full default MNIST pipeline, timed: sdae pretrain, sdae finetune (120 epochs) eager, then
 #      the same fine-tuning again with --compile (CUDA graphs), sdae evaluate;
 #   3. the paper's SdA-3 on MNIST (benchmarks/paper_mnist.sh: 784-1000-1000-1000, masking 25%,
@@ -35,6 +36,10 @@ fi
 
 log "1. speed benchmark"
 timeout 240 "$python" benchmarks/speed.py --device "$device" --compile "${speed[@]}" --out "$work/speed.json" >&2
+
+log "1b. sdae against its peers, interleaved (benchmarks/peers.py)"
+if [[ $quick == 1 ]]; then peers=(--examples 2000 --epochs 1 --rounds 1); else peers=(--rounds 3); fi
+timeout 300 "$python" benchmarks/peers.py --device "$device" "${peers[@]}" --out "$work/peers.json" >&2
 
 log "2. default MNIST pipeline"
 run=$work/mnist
@@ -83,6 +88,7 @@ paper = open(os.path.join(work, "paper.txt")).read() if os.path.exists(os.path.j
 result = {
     "gpus": gpus,
     "speed": read("speed.json"),
+    "peers": (read("peers.json") or {}).get("summary"),
     "pipeline": read("pipeline.json"),
     "finetune_training_seconds": {"eager": training_seconds("eager-metrics.jsonl", "finetune"),
                                   "compiled": training_seconds("compiled-metrics.jsonl", "finetune")},

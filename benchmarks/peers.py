@@ -63,6 +63,13 @@ def mnist(n: int):
     return data.train, data.train_labels  # uint8 (n, 784), int64 (n,)
 
 
+def sync(device: str) -> None:
+    import torch
+
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def timed(epochs: int, one_epoch) -> list[float]:
     one_epoch()  # warm-up
     times = []
@@ -73,7 +80,7 @@ def timed(epochs: int, one_epoch) -> list[float]:
     return times
 
 
-def run_sdae(n: int, epochs: int, ptsdae: bool) -> dict:
+def run_sdae(n: int, epochs: int, ptsdae: bool, device: str) -> dict:
     import sdae
     from sdae import loop
     from sdae.loop import Hooks
@@ -93,7 +100,7 @@ def run_sdae(n: int, epochs: int, ptsdae: bool) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         run = os.path.join(folder, "run")
         config = sdae.RunConfig(data=sdae.DataOptions("mnist", os.environ.get("SDAE_DATA_DIR"), n), noise=noise,
-                                device="cpu", pretrain=sdae.TrainOptions(epochs=0))
+                                device=device, pretrain=sdae.TrainOptions(epochs=0))
         sdae.run_pretraining(run, config)
         ends: list[float] = []
         hooks = Hooks(on_epoch=lambda record: ends.append(time.perf_counter()))
@@ -105,7 +112,7 @@ def run_sdae(n: int, epochs: int, ptsdae: bool) -> dict:
             "outside_s": [e - s for e, s in zip(epoch_s, steps_s)]}
 
 
-def run_notebook(n: int, epochs: int) -> dict:
+def run_notebook(n: int, epochs: int, device: str) -> dict:
     import torch
     from PIL import Image
     from torch.utils.data import DataLoader, Dataset
@@ -125,23 +132,24 @@ def run_notebook(n: int, epochs: int) -> dict:
             return self.to_tensor(Image.fromarray(images[i])), int(labels[i])
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(plain_network(), torch.nn.Sigmoid())
+    model = torch.nn.Sequential(plain_network(), torch.nn.Sigmoid()).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loader = DataLoader(DigitImages(), batch_size=32, shuffle=True)
 
     def one_epoch():
         for x, _ in loader:
-            x = x.view(x.size(0), -1)
+            x = x.view(x.size(0), -1).to(device)
             noisy = (x + 0.5 * torch.randn_like(x)).clamp(0, 1)
             loss = torch.nn.functional.mse_loss(model(noisy), x)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        sync(device)
 
     return {"examples": n, "epoch_s": timed(epochs, one_epoch)}
 
 
-def run_ptsdae(n: int, epochs: int) -> dict:
+def run_ptsdae(n: int, epochs: int, device: str) -> dict:
     import torch
     from torch.nn import functional as F
     from torch.utils.data import DataLoader, TensorDataset
@@ -149,7 +157,7 @@ def run_ptsdae(n: int, epochs: int) -> dict:
     images, labels = mnist(n)
     dataset = TensorDataset(images.float() / 255, labels)  # pt-sdae's examples cache the tensors likewise
     torch.manual_seed(0)
-    model = torch.nn.Sequential(plain_network(), torch.nn.Sigmoid())
+    model = torch.nn.Sequential(plain_network(), torch.nn.Sigmoid()).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss_function = torch.nn.MSELoss()
     loader = DataLoader(dataset, batch_size=256, pin_memory=False, shuffle=True)
@@ -157,6 +165,7 @@ def run_ptsdae(n: int, epochs: int) -> dict:
     def one_epoch():
         for batch in loader:
             batch, _ = batch
+            batch = batch.to(device)  # pt-sdae: batch.cuda(async=True) when it runs on a GPU
             batch = batch.squeeze(1).view(batch.size(0), -1)
             output = model(F.dropout(batch, 0.2))
             loss = loss_function(output, batch)
@@ -164,33 +173,35 @@ def run_ptsdae(n: int, epochs: int) -> dict:
             loss.backward()
             optimizer.step(closure=None)
             float(loss.item())
+        sync(device)
 
     return {"examples": n, "epoch_s": timed(epochs, one_epoch)}
 
 
-def run_bare(n: int, epochs: int) -> dict:
+def run_bare(n: int, epochs: int, device: str) -> dict:
     import torch
     from torch.nn import functional as F
 
     images, _ = mnist(n)
-    images = images[: n - n // 10]  # sdae's training part: 90%, the rest held out
-    generator = torch.Generator().manual_seed(0)
+    images = images[: n - n // 10].to(device)  # sdae's training part: 90%, the rest held out
+    generator = torch.Generator(device=device).manual_seed(0)
     torch.manual_seed(0)
-    model = plain_network()
+    model = plain_network().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3, fused=True)
     count = len(images)
 
     def one_epoch():
-        order = torch.randperm(count, generator=generator)
+        order = torch.randperm(count, generator=generator, device=device)
         for start in range(0, count, 128):
             x = images[order[start : start + 128]].float() / 255
-            n_ = torch.randn(x.shape, generator=generator)
-            speckle = torch.rand(x.shape[0], 1, generator=generator) < 0.5
+            n_ = torch.randn(x.shape, generator=generator, device=device)
+            speckle = torch.rand(x.shape[0], 1, generator=generator, device=device) < 0.5
             noisy = x + 0.5 * n_ * torch.where(speckle, x, torch.ones_like(x))
             loss = F.binary_cross_entropy_with_logits(model(noisy), x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        sync(device)
 
     return {"examples": count, "epoch_s": timed(epochs, one_epoch)}
 
@@ -237,13 +248,13 @@ def profile(n: int) -> dict:
             "achieved_gflops": flops / epoch / 1e9, "top_operators": table}
 
 
-def child(name: str, n: int, epochs: int, threads: int) -> None:
+def child(name: str, n: int, epochs: int, threads: int, device: str) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    run = {"sdae": lambda: run_sdae(n, epochs, False), "sdae-ptsdae": lambda: run_sdae(n, epochs, True),
-           "notebook": lambda: run_notebook(n, epochs), "ptsdae": lambda: run_ptsdae(n, epochs),
-           "bare": lambda: run_bare(n, epochs), "profile": lambda: profile(n)}[name]
+    run = {"sdae": lambda: run_sdae(n, epochs, False, device), "sdae-ptsdae": lambda: run_sdae(n, epochs, True, device),
+           "notebook": lambda: run_notebook(n, epochs, device), "ptsdae": lambda: run_ptsdae(n, epochs, device),
+           "bare": lambda: run_bare(n, epochs, device), "profile": lambda: profile(n)}[name]
     result = run()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -255,19 +266,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="Timed epochs per process, after a warm-up epoch.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="Also profile sdae's epoch (on the CPU).")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where every contestant trains.")
     parser.add_argument("--out", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.examples, args.epochs, args.threads)
+        child(args.child, args.examples, args.epochs, args.threads, args.device)
         return
     runs: dict[str, list[dict]] = {name: [] for name in CONTESTANTS}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONWARNINGS": "ignore"}
     for round_ in range(args.rounds):
         for name in CONTESTANTS:
             out = subprocess.run([sys.executable, __file__, "--child", name, "--examples", str(args.examples),
-                                  "--epochs", str(args.epochs), "--threads", str(args.threads)],
+                                  "--epochs", str(args.epochs), "--threads", str(args.threads), "--device", args.device],
                                  capture_output=True, text=True, env=env, check=True).stdout
             result = json.loads(out.strip().splitlines()[-1])
             result["rate"] = result["examples"] / min(result["epoch_s"])

@@ -9,9 +9,8 @@
     RUN/checkpoint.pt   the state of an unfinished stage (weights, optimizer, generator, metrics)
     RUN/.sdae.lock      held by the process writing into the run (see `sdae.files.FolderLock`)
 
-The weights carry the input scaling (`model.prepare(raw)`), so a loaded network knows how the
-raw data it was trained on maps to [0, 1]. Every file is written atomically; every file is checked
-against its schema when read, and an error names the file and the field.
+The weights carry the input scaling (`model.prepare(raw)`). Every file is written atomically and checked
+against its schema when read; an error names the file and the field.
 """
 
 from __future__ import annotations
@@ -74,6 +73,21 @@ def _not_a_run(path: Path) -> str:
     return f"{path} is not an sdae run folder (no {MARKER})"
 
 
+def check_out(path: Path, overwrite: bool) -> bool:
+    """Whether `path` (where a new run goes) holds a run that `overwrite` replaces; raises UsageError where a run
+    may not go: a file, a folder with other things in it, a run without `overwrite`."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"`out` {path} exists and is not a folder")
+    occupied = path.is_dir() and any(p.name != FolderLock.NAME for p in path.iterdir())
+    if occupied and not is_run(path):
+        raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
+    if occupied and not overwrite:
+        raise UsageError(
+            f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder"
+        )
+    return occupied
+
+
 class RunFolder:
     """A run folder on disk. `create` makes a new one, `open` checks and reads an existing one.
 
@@ -101,15 +115,7 @@ class RunFolder:
     def create(cls, path: str | os.PathLike, config: RunConfig, facts: DataFacts, overwrite: bool = False) -> RunFolder:
         """A new run at `path` (an empty or new folder, or an sdae run replaced with `overwrite=True`), locked."""
         path = Path(path)
-        if path.exists() and not path.is_dir():
-            raise UsageError(f"`out` {path} exists and is not a folder")
-        occupied = path.is_dir() and any(p.name != FolderLock.NAME for p in path.iterdir())
-        if occupied and not is_run(path):
-            raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
-        if occupied and not overwrite:
-            raise UsageError(
-                f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder"
-            )
+        occupied = check_out(path, overwrite)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:

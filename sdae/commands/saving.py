@@ -16,7 +16,7 @@ from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.options import Log, RunConfig, StageName, Status
 from sdae.records import DataFacts, EpochRecord, RunStatus, TrainingState
-from sdae.runfolder import EVALUATION, FIGURES, PRETRAINED, SVM, WEIGHTS, RunFolder, _not_a_run, is_run
+from sdae.runfolder import EVALUATION, FIGURES, PRETRAINED, SVM, WEIGHTS, RunFolder, check_out
 
 if TYPE_CHECKING:
     from sdae.tensorboard import TensorBoardLog  # imported where a log starts: tensorboard is optional
@@ -163,16 +163,7 @@ def claim_out(out: str | os.PathLike, overwrite: bool) -> FolderLock | None:
     """Refuse before training what `RunFolder.create` would refuse when the first epoch has completed, writing
     nothing; an existing run that `overwrite` replaces stays locked (the lock returned) until then."""
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"`out` {path} exists and is not a folder")
-    occupied = path.is_dir() and any(p.name != FolderLock.NAME for p in path.iterdir())
-    if occupied and not is_run(path):
-        raise UsageError(f"`out` {_not_a_run(path)} and is not empty; choose another folder")
-    if occupied and not overwrite:
-        raise UsageError(
-            f"`out` {path} already holds a run; pass `overwrite=True` to replace it, or choose another folder"
-        )
-    return FolderLock(path, "pretraining").acquire() if occupied else None
+    return FolderLock(path, "pretraining").acquire() if check_out(path, overwrite) else None
 
 
 def planned(out: str | os.PathLike, config: RunConfig, facts: DataFacts) -> RunFolder:

@@ -16,8 +16,9 @@ from . import messages
 from .apply_commands import denoise
 from .bench_command import bench
 from .export_command import export
-from .inspect_commands import encode, evaluate, info, runs, svm, visualize
+from .inspect_commands import encode, evaluate, info, svm, visualize
 from .options import Session
+from .runs_command import runs
 from .train_commands import finetune, pretrain
 
 

@@ -6,7 +6,17 @@ import click
 
 import sdae
 from sdae.errors import UsageError
-from sdae.options import Activation, FinetuneOptions, Log, Output, RunConfig, ScalingRule, TrainOptions, sections_of
+from sdae.options import (
+    Activation,
+    FinetuneOptions,
+    Log,
+    Output,
+    Pretraining,
+    RunConfig,
+    ScalingRule,
+    TrainOptions,
+    sections_of,
+)
 
 from .options import (
     Numbers,
@@ -100,6 +110,17 @@ def _default(name: str):
     show_default=True,
     help="gaussian:SIGMA[:mean=M][:clip], speckle:SIGMA[:clip], masking:NU, saltpepper:NU or none; "
     "repeat for a per-example mixture.",
+)
+@click.option(
+    "--pretraining",
+    type=values(Pretraining),
+    default=_default("pretraining"),
+    show_default=True,
+    help="Each pair's layer-wise criterion: dae (denoising, the SdA), ae (no corruption, the SAA) or rbm "
+    "(a restricted Boltzmann machine by contrastive divergence, the DBN; needs --activation sigmoid).",
+)
+@click.option(
+    "--cd-steps", type=int, default=_default("cd_steps"), show_default=True, help="--pretraining rbm: CD-k's k."
 )
 @click.option(
     "--emphasis",

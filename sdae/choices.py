@@ -57,3 +57,11 @@ class Output(StrEnum):
 
 class Log(StrEnum):
     TENSORBOARD = "tensorboard"
+
+
+class Pretraining(StrEnum):
+    """The layer-wise criterion each pair is pretrained with (Vincent et al. 2010, Table 3's columns)."""
+
+    DAE = "dae"  # the denoising autoencoder (SdA): corrupt the input, reconstruct the clean input
+    AE = "ae"  # the ordinary autoencoder (SAA): no corruption while pretraining
+    RBM = "rbm"  # the restricted Boltzmann machine by contrastive divergence (DBN); sigmoid units

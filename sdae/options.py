@@ -33,7 +33,7 @@ from sdae.checks import (
     whole,
     whole_or,
 )
-from sdae.choices import Activation, Log, Loss, Optimizer, Output, ScalingRule, Schedule, StageName, Status
+from sdae.choices import Activation, Log, Loss, Optimizer, Output, Pretraining, ScalingRule, Schedule, StageName, Status
 from sdae.errors import UsageError
 
 MAX_SEED = 2**63 - 1
@@ -155,6 +155,8 @@ class Criterion:
 
     emphasis: tuple[float, float] | None = None
     fixed: bool = False
+    kind: str = "dae"  # the layer-wise criterion of pretraining: dae, ae (no corruption) or rbm (CD-k)
+    cd_steps: int = 1  # rbm: Gibbs steps of contrastive divergence
 
 
 @dataclass
@@ -180,11 +182,16 @@ class RunConfig:
     output: Output = option(Output.AUTO, one_of(Output))  # the reconstruction's last layer (auto: from the data)
     emphasis: list[float] | None = option(None, emphasis)  # [alpha, beta]: emphasized denoising
     fixed_noise: bool = option(False, flag)  # corrupt each training example once, before training
+    pretraining: Pretraining = option(Pretraining.DAE, one_of(Pretraining))  # each pair's layer-wise criterion
+    cd_steps: int = option(1, whole(1))  # pretraining rbm: Gibbs steps of contrastive divergence (CD-k)
     log: list[Log] = option([], one_of(Log, many=True))  # where else epochs are logged
 
     def validate(self) -> RunConfig:
         """Check every field; raises UsageError naming the first that is wrong."""
-        return check_fields(self)
+        check_fields(self)
+        if self.pretraining == Pretraining.RBM and self.activation != Activation.SIGMOID:
+            raise UsageError("`pretraining` rbm trains Bernoulli units: use `activation`='sigmoid'")
+        return self
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -192,12 +199,12 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d) -> RunConfig:
         """A saved configuration, every field checked; raises ValueError naming the field that is wrong."""
-        return from_dict(cls, d)
+        return from_dict(cls, d).validate()
 
     def criterion(self) -> Criterion:
         """The denoising criterion's options, for `sdae.stages`."""
         emphasis = None if self.emphasis is None else cast("tuple[float, float]", tuple(self.emphasis))  # checked: 2
-        return Criterion(emphasis, self.fixed_noise)
+        return Criterion(emphasis, self.fixed_noise, str(self.pretraining), self.cd_steps)
 
 
 @dataclass
@@ -264,6 +271,7 @@ __all__ = [
     "MAX_SEED",
     "Optimizer",
     "Output",
+    "Pretraining",
     "RunConfig",
     "SCALE",
     "ScalingRule",

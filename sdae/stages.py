@@ -24,17 +24,18 @@ from torch import nn
 
 from sdae import distributed
 from sdae.codes import EncodedExamples, clean_codes, streamed_unit_range, unit_range
-from sdae.corruption import Corruption
+from sdae.corruption import Corruption, NoNoise
 from sdae.data import Examples
 from sdae.data.dataset import as_examples
 from sdae.device import wrapped
 from sdae.distributed import World
-from sdae.errors import DataError
+from sdae.errors import DataError, UsageError
 from sdae.guards import guards
 from sdae.loop import Hooks, Stage, numeric_batch_size, run_stage
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.objectives import ClassificationObjective, ClassLogits, DenoisingObjective, Logits, resolve_loss
 from sdae.options import Criterion, Output, StageName, TrainOptions
+from sdae.rbm import RBMObjective
 from sdae.records import EpochRecord, TrainingState
 from sdae.selection import BestEpoch, best_record, classification_scores
 
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-def _held_out(objective: DenoisingObjective, val: Examples | None, batch_size: int, world: World):
+def _held_out(objective: DenoisingObjective | RBMObjective, val: Examples | None, batch_size: int, world: World):
     if val is None or len(val) == 0:
         return None
 
@@ -153,17 +154,23 @@ def pretrain(
         loss = resolve_loss(
             options.loss, sigmoid_output=model.output == "sigmoid" if k == 1 else model.activation == "sigmoid"
         )
-        objective = DenoisingObjective(
-            pair,
-            inputs,
-            noise,
-            generator,
-            loss,
-            value_range,
-            criterion,
-            _network(Logits(pair), options, inputs.device, world),
-            world.distributed,
-        )
+        objective: DenoisingObjective | RBMObjective
+        if criterion.kind == "rbm":
+            if world.distributed:
+                raise UsageError("`pretraining` rbm trains in one process; run it without torchrun")
+            objective, loss = RBMObjective(pair, inputs, generator, criterion.cd_steps), f"cd-{criterion.cd_steps}"
+        else:
+            objective = DenoisingObjective(
+                pair,
+                inputs,
+                NoNoise() if criterion.kind == "ae" else noise,  # the ordinary autoencoder: no corruption
+                generator,
+                loss,
+                value_range,
+                criterion,
+                _network(Logits(pair), options, inputs.device, world),
+                world.distributed,
+            )
         stage = Stage(
             StageName.PRETRAIN,
             pair,
@@ -185,6 +192,8 @@ def pretrain(
             world,
             f"pretrain pair {k}/{model.depth}",
         )
+        if isinstance(objective, RBMObjective):
+            objective.unroll()
     return records
 
 

@@ -43,7 +43,9 @@ def export(run, format, part, out, layer, raw_output, overwrite):
     """
     working_on(run)
     path = sdae.export_run(run, format, part, out, layer=layer, overwrite=overwrite, raw_output=raw_output)
-    sizes = sdae.RunFolder.open(run).sizes
+    from sdae.export import network_sizes
+
+    sizes = network_sizes(run)
     if part == "encoder":
         k = len(sizes) - 1 if layer is None else layer
         what = f"the encoder up to layer {k}: (batch, {sizes[0]}) raw inputs -> (batch, {sizes[k]}) codes"

@@ -119,6 +119,11 @@ def text(optional: bool = False, what: str = "a name or a path") -> Check:
 
 def sizes(name: str, value) -> list[int]:
     """Hidden layer sizes: at least one, each a whole number >= 1 (a single number is one layer)."""
+    if isinstance(value, str):  # "256,128,64", as the command line writes them
+        try:
+            value = [int(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            pass
     found = (
         [value]
         if isinstance(value, Integral)
@@ -215,7 +220,7 @@ def from_dict(kind: type, d, where: str = ""):
     try:
         return check_fields(kind(**values))
     except UsageError as e:
-        raise ValueError(f"{where}{e}" if where else str(e)) from None
+        raise ValueError(str(e)) from None  # the option's own name: unique but for pretrain and finetune's
 
 
 def to_dict(options) -> dict:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from sdae.errors import UsageError
-from sdae.options import RunConfig, TrainOptions
+from sdae.options import RunConfig, TrainOptions, sections_of
 
 
 def merged(base: dict, changes: dict, where: str = "") -> dict:
@@ -52,6 +52,7 @@ def config_from_file(path: str | os.PathLike) -> RunConfig:
         raise UsageError(f"`config` {path}: expected an object of settings")
     if "hidden" in settings and "layers" not in settings:  # the name before `layers`
         settings = {("layers" if k == "hidden" else k): v for k, v in settings.items()}
+    settings = _nested(settings)
     base = RunConfig().to_dict()
     if settings.get("finetune") is not None:
         base["finetune"] = TrainOptions(epochs=120).to_dict()
@@ -59,3 +60,21 @@ def config_from_file(path: str | os.PathLike) -> RunConfig:
         return RunConfig.from_dict(merged(base, settings))
     except (ValueError, UsageError) as e:
         raise UsageError(f"`config` {path}: {e}") from None
+
+
+def _nested(settings: dict) -> dict:
+    """Settings written flat (`dataset = "digits"`, `lr = 0.001`) moved into their sections ([data], [pretrain]),
+    as the command line places its options; a single noise spec or sizes written as a string taken as a list."""
+    places = sections_of(RunConfig)
+    out: dict = {}
+    for key, value in settings.items():
+        if key == "noise" and isinstance(value, str):
+            value = [value]
+        place = places.get(key, (key,))
+        if len(place) == 2 and key not in {f for f in RunConfig.__dataclass_fields__}:
+            out.setdefault(place[0], {})
+            if isinstance(out[place[0]], dict):
+                out[place[0]][place[1]] = value
+                continue
+        out[key] = value if not isinstance(out.get(key), dict) or not isinstance(value, dict) else {**out[key], **value}
+    return out

@@ -185,16 +185,20 @@ def export_run(
         raise UsageError(f"`format` must be onnx or torchscript, got {format!r}")
     if part not in PARTS:
         raise UsageError(f"`part` must be encoder or denoiser, got {part!r}")
-    folder = RunFolder.open(run)
+    from sdae import shipped  # the network shipped with sdae stands in for a run folder, by its name
+
+    name = str(run)
+    folder = None if _is_shipped(name) else RunFolder.open(run)
+    depth = shipped.pretrained(name).depth if folder is None else len(folder.config.layers)
     if part == "encoder":
         if raw_output:
             raise UsageError("`raw_output` applies to the denoiser's reconstruction, not to the encoder's codes")
-        _checked_layer(layer, len(folder.config.layers))
+        _checked_layer(layer, depth)
     elif layer is not None:
         raise UsageError("`layer` applies to the encoder; the denoiser goes through every layer")
     out = check_output(out, overwrite)
     which = "latest"
-    if part == "denoiser" and folder.status.supervised:
+    if folder is not None and part == "denoiser" and folder.status.supervised:
         which = "pretrained"
         warnings.warn(
             SDAEWarning(
@@ -204,7 +208,7 @@ def export_run(
             ),
             stacklevel=2,
         )
-    model = load_model(folder, which)
+    model = shipped.pretrained(name) if folder is None else load_model(folder, which)
     if part == "encoder":
         network = encoder_network(model, layer)
     else:
@@ -219,3 +223,16 @@ def export_run(
             data = _torchscript_bytes(network)
     atomic_write_bytes(out, data)
     return out
+
+
+def _is_shipped(name: str) -> bool:
+    from sdae import shipped
+
+    return not os.path.exists(name) and name in shipped.NAMES
+
+
+def network_sizes(run: str | os.PathLike) -> list[int]:
+    """Layer widths of a run's network, or of a shipped network named in its place."""
+    from sdae import shipped
+
+    return shipped.pretrained(str(run)).sizes if _is_shipped(str(run)) else RunFolder.open(run).sizes

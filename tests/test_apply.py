@@ -321,3 +321,17 @@ def test_a_shipped_networks_name_stands_in_for_a_run(tmp_path, monkeypatch, caps
     save_pngs(tmp_path / "bytes", [np.full((8, 8), 200, np.uint8)], ["a.png"])  # bytes beside digits' 0..16
     code, _, err = run_cli(capsys, "denoise", "mnist", "--input", tmp_path / "bytes", "--out", tmp_path / "o")
     assert code == 1 and "not scaled as mnist's training data was" in err, err
+
+
+def test_codes_of_some_classes_keep_the_runs_numbering_of_the_classes(root, digit_bytes, tmp_path):
+    """Class folders 3 and 5 alone are labelled 3 and 5, as the run knows them, not 0 and 1 by their own order."""
+    images, labels = digit_bytes
+    picks = [k for k in range(60, 90) if labels[k] in (3, 5)]
+    for k in picks:
+        save_pngs(tmp_path / "some" / str(labels[k]), [images[k]], [f"{k}.png"])
+    result = sdae.encode_input(root / "run", tmp_path / "some")
+    assert sorted(result["labels"].tolist()) == sorted(int(labels[k]) for k in picks)
+    assert list(result["classes"]) == [str(c) for c in range(10)]
+    save_pngs(tmp_path / "other" / "cat", [images[60]], ["x.png"])
+    with pytest.raises(sdae.DataError, match="class folder 'cat' is not one of the run's classes"):
+        sdae.encode_input(root / "run", tmp_path / "other")

@@ -50,7 +50,8 @@ def test_the_head_is_built_where_the_network_is():
 
 def test_one_rule_for_hidden_sizes():
     assert sizes("layers", (256, 128)) == [256, 128] and sizes("layers", 7) == [7]
-    for bad in ([], [0], [3, -1], ["abc", 16], [1.5], [True], "256"):
+    assert sizes("layers", "256,128") == [256, 128]  # as the command line writes them (config files too)
+    for bad in ([], [0], [3, -1], ["abc", 16], [1.5], [True], "256,abc", ""):
         with pytest.raises(UsageError, match="positive whole numbers"):
             sizes("layers", bad)
 

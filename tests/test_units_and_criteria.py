@@ -97,7 +97,7 @@ def test_the_head_has_its_own_draw(tmp_path):
     config = sdae.RunConfig(data=sdae.DataOptions("digits", limit=300), layers=[16], device="cpu",
                             pretrain=TrainOptions(epochs=1))
     sdae.run_pretraining(tmp_path / "r", config)
-    sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=0), supervised=True))
+    sdae.run_finetuning(tmp_path / "r", sdae.FinetuneOptions(TrainOptions(epochs=1, lr=1e-12), supervised=True))  # ~ its start
     from sdae.commands.rundata import prepare
 
     setup = prepare(config, torch.device("cpu")).init_generator  # the stream the network's first weights were drawn from

@@ -21,7 +21,7 @@ from sdae.commands.newdata import Inputs, Progress, check_inputs, image_folder, 
 from sdae.corruption import parse_noise
 from sdae.data import folders
 from sdae.data.dataset import Scaling
-from sdae.errors import UsageError
+from sdae.errors import DataError, UsageError
 from sdae.files import atomic_write_bytes
 from sdae.model import StackedDenoisingAutoencoder
 from sdae.runfolder import RESERVED, is_run
@@ -78,6 +78,16 @@ def encode_input(
         for chunk in _batches(inputs, batch_size, "encoding", on_progress):
             codes.append(model.encode(model.prepare(chunk), layer).float().cpu())
     result = {"codes": torch.cat(codes).numpy()}
+    known = None if network.folder is None else network.folder.facts.classes
+    if inputs.classes is not None and inputs.labels is not None and known:
+        # class folders named as the run's: labels numbered as the run numbered them, not by this folder's order
+        unknown = [name for name in inputs.classes if name not in known]
+        if unknown:
+            raise DataError(
+                f"{input}: class folder {unknown[0]!r} is not one of the run's classes ({', '.join(known)})"
+            )
+        inputs.labels = np.array([known.index(name) for name in inputs.classes], dtype=np.int64)[inputs.labels]
+        inputs.classes = tuple(known)
     if inputs.labels is not None:
         result["labels"] = inputs.labels
     if inputs.files is not None:

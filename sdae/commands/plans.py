@@ -5,12 +5,13 @@ status."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 
 import torch
 
-from sdae.errors import RunFolderError, UsageError
-from sdae.options import FinetuneOptions, RunConfig, StageName, Status
+from sdae.errors import RunFolderError, SDAEWarning, UsageError
+from sdae.options import BENCHMARK_PROBLEMS, FinetuneOptions, RunConfig, StageName, Status
 from sdae.records import EpochRecord, TrainingState
 from sdae.runfolder import CHECKPOINT, RunFolder
 
@@ -79,6 +80,14 @@ def finetune_config(
             f"{path}: {what}; pass `overwrite=True` to fine-tune again from the pretrained weights"
             + (", or `resume=True` to continue" if state == Status.RUNNING else "")
         )
+    if options.train.epochs < 1:
+        raise UsageError(
+            f"{path}: `epochs` 0 would fine-tune nothing (and replace the run's fine-tuning); give 1 or more"
+        )
+    if options.patience is not None and not options.supervised:
+        raise UsageError(
+            "`patience` stops supervised fine-tuning on the validation error; it goes with `supervised=True`"
+        )
     config.finetune = options.train
     config.supervised, config.patience = options.supervised, options.patience
     if options.noise is not None:
@@ -86,3 +95,26 @@ def finetune_config(
     if options.save_every is not None:
         config.save_every = options.save_every
     return config.validate()
+
+
+def check_applicable(config: RunConfig) -> None:
+    """Refuse options that would do nothing for this run's data, rather than ignore them; warn about emphasis
+    where no noise marks what it corrupted."""
+    data = config.data
+    if data.data_dir is not None and not (data.dataset == "mnist" or data.dataset.startswith("mnist-")):
+        raise UsageError(f"`data_dir` is where MNIST's files are, and dataset {data.dataset} does not read them")
+    if data.scale != 1 and data.dataset not in BENCHMARK_PROBLEMS:
+        raise UsageError(
+            f"`scale` sizes the 2007 benchmark problems; dataset {data.dataset} is used whole (`limit` takes its first "
+            "examples)"
+        )
+    if config.emphasis is not None and not any(
+        spec.split(":")[0] in ("masking", "saltpepper") for spec in config.noise
+    ):
+        warnings.warn(
+            SDAEWarning(
+                "`emphasis` weights the components the noise corrupted, and Gaussian and speckle noise corrupt every "
+                "one: the loss is only multiplied by alpha; use it with masking or salt-and-pepper noise"
+            ),
+            stacklevel=3,
+        )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 
 from sdae import distributed
-from sdae.commands.plans import checkpoint_for, finetune_config, locked, portable
+from sdae.commands.plans import check_applicable, checkpoint_for, finetune_config, locked, portable
 from sdae.commands.rundata import RunData, prepare
 from sdae.commands.saving import claim_out, planned, remove_outputs, train_into
 from sdae.commands.session import as_written, session, start
@@ -58,6 +58,7 @@ def run_pretraining(
     the folder cannot be made, DivergenceError, or Interrupted (after saving) on Ctrl-C.
     """
     config.validate()
+    check_applicable(config)
     world, device, hooks = start(config.device, config.seed, hooks, verbose)
     config.data = config.data.absolute()
     noise = parse_noise(config.noise)
@@ -268,6 +269,7 @@ def run_finetuning(
             folder.write_metrics(started)
             if not resume:
                 folder.remove_checkpoint()
+            if not resume or extend_to is not None:
                 remove_outputs(folder)  # evaluation.json, svm.json, figures/ describe the weights being replaced
             return folder
 

@@ -74,6 +74,17 @@ def scaling_for(x: np.ndarray, rule: str = "global", where: str = "", is_bytes: 
 
 def warn_if_squeezed(low: np.ndarray, high: np.ndarray, scaling: Scaling, where: str = "") -> None:
     squeezed = squeezed_features(low, high, scaling)
+    if not scaling.per_feature and scaling.rule != "none":
+        span = (float(np.max(high)) - float(np.min(low))) * float(scaling.scale)  # type: ignore[arg-type]
+        if span < 0.1:
+            warnings.warn(
+                f"{where or 'the data'}: its values span only {span:.3g} of [0, 1] after scaling "
+                f"({scaling.rule}); the network learns little from so little contrast: rescale them, e.g. "
+                "`scaling`='feature'",
+                SDAEWarning,
+                stacklevel=3,
+            )
+            return
     if scaling.rule == "min-max" and len(low) > 1 and squeezed > len(low) / 2:
         warnings.warn(
             f"{where or 'the data'}: one minimum and maximum for all features leaves {squeezed} of "
@@ -87,7 +98,10 @@ def warn_if_squeezed(low: np.ndarray, high: np.ndarray, scaling: Scaling, where:
 def check_against(x: np.ndarray, scaling: Scaling, where: str, reference: str, warn: bool = True) -> None:
     """Refuse examples `x` that the training data's scaling maps far outside [0, 1] (below -1 or above 2: e.g.
     test bytes 0..255 beside training values divided by 255); warn when they land a little outside
-    (below -0.1 or above 1.1). Raises DataError naming both arrays and their ranges."""
+    (below -0.1 or above 1.1). Raises DataError naming both arrays and their ranges. Values kept as they are
+    (rule "none": real-valued data, an affine output) have no range to be checked against."""
+    if scaling.rule == "none":
+        return
     flat = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1)))
     scaled = scaling.apply(flat)
     low, high = float(scaled.min()), float(scaled.max())

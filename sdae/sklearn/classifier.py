@@ -220,7 +220,9 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X) -> torch.Tensor:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
-        check_against(X, Scaling(*self.scaling_), "X", "the data `fit` saw", warn=False)
+        check_against(
+            X, Scaling(self.scaling_[0], self.scaling_[1], self.scaling), "X", "the data `fit` saw", warn=False
+        )
         x = Scaling(*self.scaling_).apply(as_float_tensor(X))
         with torch.no_grad():
             return self.model_.classify(x)

@@ -211,7 +211,9 @@ class SDAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float32, np.float64), reset=False)
         layer = self.model_.depth if self.layer is None else self.layer
-        check_against(X, Scaling(*self.scaling_), "X", "the data `fit` saw", warn=False)
+        check_against(
+            X, Scaling(self.scaling_[0], self.scaling_[1], self.scaling), "X", "the data `fit` saw", warn=False
+        )
         if X.dtype == np.float64:  # computed in float64, so that a row's code does not depend on its batch
             encoder = copy.deepcopy(self.model_.encoder[:layer]).double()
             offset, scale = (torch.as_tensor(v, dtype=torch.float64) for v in self.scaling_)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 import click
 
+from sdae.checks import placed
 from sdae.errors import UsageError
 from sdae.options import Loss, Optimizer, Schedule, TrainOptions, sizes
 
@@ -96,18 +97,7 @@ def given(ctx: click.Context) -> list[str]:
 
 def lay_over(settings: dict, places: dict[str, tuple[str, ...]], params: dict, names: list[str]) -> dict:
     """`settings` (a configuration as a dict) with the options `names` taken from `params`, each at its place."""
-    settings = {k: dict(v) if isinstance(v, dict) else v for k, v in settings.items()}
-    for name in names:
-        if name not in places:
-            continue
-        value = params[name]
-        value = list(value) if isinstance(value, tuple) else value
-        *sections, key = places[name]
-        target = settings
-        for section in sections:
-            target = target[section]
-        target[key] = value
-    return settings
+    return placed(settings, places, {name: params[name] for name in names if name in places})
 
 
 def build(kind: type, params: dict):

@@ -262,3 +262,16 @@ def sections_of(kind: type) -> dict[str, tuple[str, ...]]:
         for inner in fields(section):
             places.setdefault(inner.name, (outer, inner.name))
     return places
+
+
+def placed(settings: dict, places: dict[str, tuple[str, ...]], values: dict) -> dict:
+    """A copy of `settings` (a configuration as a dict) with each of `values` at its place (`sections_of`), its
+    section made where missing; tuples become lists, as JSON and TOML write them."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in settings.items()}
+    for name, value in values.items():
+        *sections, key = places[name]
+        target = out
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[key] = list(value) if isinstance(value, tuple) else value
+    return out

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
 
+from sdae.checks import placed
 from sdae.errors import UsageError
 from sdae.options import RunConfig, TrainOptions, sections_of
 
@@ -64,17 +66,8 @@ def config_from_file(path: str | os.PathLike) -> RunConfig:
 
 def _nested(settings: dict) -> dict:
     """Settings written flat (`dataset = "digits"`, `lr = 0.001`) moved into their sections ([data], [pretrain]),
-    as the command line places its options; a single noise spec or sizes written as a string taken as a list."""
-    places = sections_of(RunConfig)
-    out: dict = {}
-    for key, value in settings.items():
-        if key == "noise" and isinstance(value, str):
-            value = [value]
-        place = places.get(key, (key,))
-        if len(place) == 2 and key not in {f for f in RunConfig.__dataclass_fields__}:
-            out.setdefault(place[0], {})
-            if isinstance(out[place[0]], dict):
-                out[place[0]][place[1]] = value
-                continue
-        out[key] = value if not isinstance(out.get(key), dict) or not isinstance(value, dict) else {**out[key], **value}
-    return out
+    as the command line places its options (`placed`); a single noise spec written as a string taken as a list."""
+    places, top = sections_of(RunConfig), {f.name for f in fields(RunConfig)}
+    flat = {k: v for k, v in settings.items() if k not in top and len(places.get(k, ())) == 2}
+    rest = {k: [v] if k == "noise" and isinstance(v, str) else v for k, v in settings.items() if k not in flat}
+    return placed(rest, places, flat)

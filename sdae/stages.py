@@ -138,8 +138,9 @@ def pretrain(
         first = resume.pair
     records = []
     watch = guards(options, "training" if val is None else "validation").also(hooks)  # as `_monitor` counts
+    first_range = input_range(model, train)  # pair 1's; an affine output's is a pass over the data: once
     for k in range(first, model.depth + 1):
-        inputs, val_inputs, value_range = train, val, input_range(model, train)
+        inputs, val_inputs, value_range = train, val, first_range
         if k > 1 and train.streamed:  # codes of data larger than memory: computed per batch
             inputs = EncodedExamples(model, k - 1, train)
             val_inputs = None if val is None else EncodedExamples(model, k - 1, val)

@@ -227,3 +227,18 @@ def test_options_that_do_not_apply_to_the_runs_data_are_refused_not_ignored(run_
         DataOptions("digits").relocated(dataset="x.npz")
     assert DataOptions("mnist").relocated(data_dir="somewhere").data_dir == os.path.abspath("somewhere")
     assert RunConfig().data.relocated() == RunConfig().data
+
+
+def test_a_config_file_takes_settings_flat_as_the_command_line_names_them(tmp_path):
+    """`dataset`, `epochs` written at the top of a TOML file land in [data] and [pretrain]; string forms of the
+    noise and the sizes are taken as the command line takes them."""
+    from sdae.config import config_from_file
+
+    path = tmp_path / "c.toml"
+    path.write_text('layers = "32,16"\ndataset = "digits"\nnoise = "masking:0.3"\nepochs = 3\n[pretrain]\nlr = 0.001\n')
+    config = config_from_file(path)
+    assert (config.layers, config.data.dataset, config.noise) == ([32, 16], "digits", ["masking:0.3"])
+    assert (config.pretrain.epochs, config.pretrain.lr) == (3, 0.001)
+    path.write_text('dataset = "digits"\nlayer = [3]\n')
+    with pytest.raises(UsageError, match="unknown setting 'layer'"):
+        config_from_file(path)

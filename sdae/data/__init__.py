@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from sdae.data import arrays, folders, mnist, variants
-from sdae.data.dataset import Dataset, Examples, Scaling, fit_scaling, split_indices
+from sdae.data.dataset import Dataset, Examples, Scaling, column_range, fit_scaling, split_indices
 from sdae.errors import UsageError
 
 __all__ = ["Dataset", "Examples", "Scaling", "load_dataset", "load_digits", "split_indices"]
@@ -73,16 +73,7 @@ def load_dataset(
 def _feature_scaling(dataset: Dataset) -> Scaling:
     """Each feature's own minimum and maximum over the training examples (read in chunks where mapped)."""
     train = dataset.train
-    chunks = train.chunks() if hasattr(train, "chunks") else (train.numpy(),)
-    low: np.ndarray | None = None
-    high: np.ndarray  # set with `low`, by the first chunk
-    for chunk in chunks:
-        chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
-        if low is None:
-            low, high = chunk_low, chunk_high
-        else:
-            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
-    assert low is not None, "no training examples"  # every loader refuses data without
+    low, high = column_range(train.chunks() if hasattr(train, "chunks") else (train.numpy(),))
     return fit_scaling(low, high, False, "feature", dataset.name)
 
 

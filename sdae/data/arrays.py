@@ -13,13 +13,14 @@ import math
 import os
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 import torch
 
-from sdae.data.dataset import SQUEEZED, Dataset, Scaling, fit_scaling, squeezed_features
+from sdae.data.dataset import SQUEEZED, Dataset, Scaling, column_range, fit_scaling, squeezed_features
 from sdae.data.mapped import MappedRows, open_rows
 from sdae.errors import DataError, SDAEWarning
 
@@ -65,8 +66,7 @@ def scaling_for(x: np.ndarray, rule: str = "global", where: str = "", is_bytes: 
     """The scaling of training examples `x` ((N, D) or (N, H, W)) under `rule` (see `fit_scaling`); `is_bytes`
     says the values were uint8 before a conversion (default: x's own dtype). Warns (SDAEWarning) when the global
     min-max rule squeezes most features into a sliver of [0, 1]. Raises DataError when all values are equal."""
-    flat = x.reshape(len(x), -1)
-    low, high = flat.min(axis=0), flat.max(axis=0)
+    low, high = column_range([x.reshape(len(x), -1)])
     scaling = fit_scaling(low, high, x.dtype == np.uint8 if is_bytes is None else is_bytes, rule, where)
     warn_if_squeezed(low, high, scaling, where)
     return scaling
@@ -147,6 +147,14 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: damaged {path.suffix} file ({type(e).__name__}: {e})") from None
 
 
+def _finite(rows: MappedRows, where: str) -> Iterator[np.ndarray]:
+    """The rows' chunks, each checked for NaN and infinity."""
+    for chunk in rows.chunks():
+        if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
+            raise DataError(f"{where}: some values are NaN or infinite")
+        yield chunk
+
+
 def _check_mapped(rows: MappedRows, where: str, rule: str = "global") -> Scaling:
     """The checks of `check_examples` and `scaling_for`, a chunk at a time; returns the scaling."""
     _check_dtype(rows.dtype, where)
@@ -154,17 +162,7 @@ def _check_mapped(rows: MappedRows, where: str, rule: str = "global") -> Scaling
         raise DataError(f"{where}: no features (shape {rows.shape})")
     if rows.dtype == np.uint8 and rule == "global":
         return Scaling(0.0, 1.0 / 255.0, "bytes")  # bytes need no pass over the data
-    low: np.ndarray | None = None
-    high: np.ndarray  # set with `low`, by the first chunk
-    for chunk in rows.chunks():
-        if np.issubdtype(chunk.dtype, np.floating) and not np.isfinite(chunk).all():
-            raise DataError(f"{where}: some values are NaN or infinite")
-        chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
-        if low is None:
-            low, high = chunk_low, chunk_high
-        else:
-            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
-    assert low is not None, "no rows"  # open_rows refuses empty shards
+    low, high = column_range(_finite(rows, where))
     largest = max(abs(float(low.min())), abs(float(high.max())))
     if largest > FLOAT32_MAX:
         raise DataError(f"{where}: values reach {largest:.3g}, beyond float32's range; rescale the data")

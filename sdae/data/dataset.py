@@ -15,7 +15,7 @@ through the map.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import cast, overload
 
@@ -99,6 +99,20 @@ def fit_scaling(low: np.ndarray, high: np.ndarray, is_bytes: bool, rule: str = "
     if lo >= 0.0 and hi <= 1.0:
         return Scaling(0.0, 1.0, "unit")
     return Scaling(lo, 1.0 / (hi - lo), "min-max")
+
+
+def column_range(chunks: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's minimum and maximum over row chunks ((rows, features) arrays): two (features,) arrays."""
+    low: np.ndarray | None = None
+    high: np.ndarray  # set with `low`, by the first chunk
+    for chunk in chunks:
+        chunk_low, chunk_high = chunk.min(axis=0), chunk.max(axis=0)
+        if low is None:
+            low, high = chunk_low, chunk_high
+        else:
+            low, high = np.minimum(low, chunk_low), np.maximum(high, chunk_high)
+    assert low is not None, "no rows"  # every loader refuses data without examples
+    return low, high
 
 
 SQUEEZED = 0.01  # a feature whose values span less than this share of [0, 1] after scaling is squeezed

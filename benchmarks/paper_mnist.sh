@@ -7,7 +7,8 @@
 # fine-tuning epoch; `sdae evaluate` then touches the test set once.
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/paper_mnist.sh [OUT_ROOT] [PRETRAIN_EPOCHS] [SUPERVISED_EPOCHS]
 # Environment: SEED (0), ACTIVATION (relu or sigmoid), VARIANTS ("sda3 saa3 nopretrain"),
-# PRETRAIN_ONLY=1 to stop after pretraining (e.g. for `sdae svm`), SDAE (the command).
+# PRETRAIN_ONLY=1 to stop after pretraining (e.g. for `sdae svm`), SDAE (the command),
+# DROPOUT and INPUT_DROPOUT (0: none) for the supervised fine-tuning, FINETUNE_LR (0.0005).
 set -euo pipefail
 root=${1:-runs/paper}
 pretrain_epochs=${2:-15}
@@ -16,11 +17,15 @@ sdae=${SDAE:-sdae}
 seed=${SEED:-0}
 activation=${ACTIVATION:-relu}
 common=(--layers 1000,1000,1000 --lr 0.001 --seed "$seed" --activation "$activation" --quiet)
-finetune=(--supervised --epochs "$supervised_epochs" --lr 0.0005 --schedule cosine --quiet)
+dropout=${DROPOUT:-0}
+input_dropout=${INPUT_DROPOUT:-0}
+finetune=(--supervised --epochs "$supervised_epochs" --lr "${FINETUNE_LR:-0.0005}" --schedule cosine --quiet
+  --dropout "$dropout" --input-dropout "$input_dropout")
+suffix=""; [[ $dropout != 0 || $input_dropout != 0 ]] && suffix="-dropout$dropout-$input_dropout"
 declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none)
 for name in ${VARIANTS:-sda3 saa3 nopretrain}; do
   epochs=$pretrain_epochs; [[ $name == nopretrain ]] && epochs=0
-  run="$root/$name-$activation-seed$seed"
+  run="$root/$name-$activation-seed$seed$suffix"
   start=$(date +%s)
   $sdae pretrain --out "$run" --noise "${noise[$name]}" --epochs "$epochs" "${common[@]}" --overwrite
   [[ ${PRETRAIN_ONLY:-0} == 1 ]] && { echo "$run: pretrained in $(( $(date +%s) - start )) s"; continue; }

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import click
 
+from sdae.bench_options import BenchOptions
 from sdae.checks import default_of
-from sdae.options import BENCHMARK_PROBLEMS, Activation, BenchOptions, to_dict
+from sdae.choices import BenchModel, Optimizer, Preset, Schedule
+from sdae.options import BENCHMARK_PROBLEMS, Activation, to_dict
 
-from .options import Numbers, build, progress, values
+from .options import Names, Numbers, build, given, progress, values
 
 
 def _default(name: str):
     return default_of(BenchOptions, name)
 
 
-def _line(row) -> str:
-    paper = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-    svm = "-".rjust(13) if row.svm_error is None else f"{row.svm_error:6.2f} +-{row.svm_interval:4.2f}"
+def _line(problem: str, model: str, result) -> str:
+    paper = "-" if result.paper is None else f"{result.paper:.2f} +-{result.paper_interval:4.2f}"
+    chosen = result.chosen
+    if model == "svm":
+        picked = f"C {chosen['C']:g}, gamma {chosen['gamma']:.3g}"
+    else:
+        picked = f"lr {chosen['lr']:g}" + (f", masking {100 * chosen['noise']:.0f}%" if model == "sda3" else "")
     return (
-        f"{row.problem:<17} {'/'.join(map(str, row.sizes)):>16} {row.sda3_error:6.2f} +-{row.sda3_interval:4.2f} "
-        f"{paper(row.paper_sda3):>6} {100 * row.noise:4.0f}% {row.lr:<7g} {svm} "
-        f"{paper(row.paper_svm):>6} {row.sda3_seconds + row.svm_seconds:7.0f}"
+        f"{problem:<17} {model:<5} {result.error:6.2f} +-{result.interval:4.2f} {paper:>13}  {picked:<28} "
+        f"{result.seconds:7.0f}"
     )
 
 
@@ -96,27 +101,58 @@ def _line(row) -> str:
     help="An earlier --out file with the same options: its validation errors stand in for the points it tried.",
 )
 @click.option("--svm/--no-svm", default=True, show_default=True, help="Also the RBF SVM baseline.")
+@click.option(
+    "--models",
+    type=Names(BenchModel),
+    default=",".join(_default("models")),
+    show_default=True,
+    help="Table 3's columns to run, separated by commas (mlp: the same network without pretraining).",
+)
+@click.option(
+    "--optimizer",
+    type=values(Optimizer),
+    default=_default("optimizer").value,
+    show_default=True,
+    help="adam, or sgd (plain, no momentum: the paper's).",
+)
+@click.option(
+    "--schedule",
+    type=values(Schedule),
+    default=_default("schedule").value,
+    show_default=True,
+    help="Fine-tuning's learning rate over its epochs.",
+)
+@click.option(
+    "--preset",
+    type=values(Preset),
+    default=None,
+    help="A named protocol whose settings replace the defaults (options given here still win): vincent2010, the "
+    "paper's own (sigmoid units, plain SGD, its grids).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def bench(problems, reuse, out, quiet, **params):
-    """SdA-3 (corruption level and fine-tuning learning rate chosen on validation) and an RBF SVM (C and
-    gamma chosen on validation, refit on training + validation) on the 2007 benchmark problems, beside
-    the paper's Table 3."""
+@click.pass_context
+def bench(ctx: click.Context, problems, reuse, out, quiet, **params):
+    """Table 3's columns on the 2007 benchmark problems, beside the paper's: SVM-rbf (C and gamma chosen on
+    validation, refit on training + validation), the network without pretraining (mlp), SAA-3, DBN-1, DBN-3 and
+    SdA-3 (pretraining setting, fine-tuning learning rate and epoch chosen on validation)."""
     from sdae.commands.bench import bench as run_bench
     from sdae.commands.bench import known_points
+    from sdae.commands.paper_table import preset_options
     from sdae.files import atomic_write_json, read_json
 
+    if params["preset"] is not None:
+        chosen = given(ctx)
+        params = {**params, **{k: v for k, v in preset_options(params["preset"]).items() if k not in chosen}}
     options = build(BenchOptions, params)
-    click.echo(
-        f"{'problem':<17} {'train/valid/test':>16} {'SdA-3 (95%)':>13} {'paper':>6} {'mask':>5} {'lr':<7} "
-        f"{'SVM-rbf (95%)':>13} {'paper':>6} {'seconds':>7}"
-    )
+    click.echo(f"{'problem':<17} {'model':<5} {'ours (95%)':>13} {'paper (95%)':>13}  {'chosen':<28} {'seconds':>7}")
     known = known_points(read_json(reuse), options, reuse) if reuse else None
     rows = run_bench(
         [p.strip() for p in problems.split(",") if p.strip()],
         options,
         known=known,
         hooks=progress(quiet),
-        on_row=lambda row: click.echo(_line(row)),
+        on_model=lambda problem, model, result: click.echo(_line(problem, model, result)),
+        on_row=lambda row: click.echo(f"{row.problem}: {row.data} data"),
     )
     if out:
         atomic_write_json(out, {"options": to_dict(options), "rows": [row.to_dict() for row in rows]})

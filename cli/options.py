@@ -85,6 +85,26 @@ class Numbers(click.ParamType):
         return found
 
 
+class Names(click.ParamType):
+    """Comma-separated names, each a value of the StrEnum `kind`: svm,sda3."""
+
+    name = "NAMES"
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        found = [part.strip() for part in str(value).split(",") if part.strip()]
+        known = [member.value for member in self.kind]
+        wrong = [name for name in found if name not in known]
+        if not found or wrong:
+            what = f"{wrong[0]!r} is not one of them" if wrong else "give at least one"
+            raise UsageError(f"`{param.name}` {value!r}: {what}; choose from {','.join(known)}")
+        return found
+
+
 def values(kind) -> click.Choice:
     """The choice of a StrEnum's values."""
     return click.Choice([member.value for member in kind])

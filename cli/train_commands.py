@@ -186,6 +186,20 @@ def pretrain(ctx: click.Context, **params):
 @click.option(
     "--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error."
 )
+@click.option(
+    "--dropout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Supervised: fraction of hidden units dropped in training.",
+)
+@click.option(
+    "--input-dropout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Supervised: fraction of inputs dropped in training.",
+)
 @click.pass_context
 def finetune(ctx: click.Context, **params):
     """Fine-tune the whole network of RUN end to end: on the denoising criterion, or on the labels with --supervised."""

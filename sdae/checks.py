@@ -86,11 +86,13 @@ def number(
     return check
 
 
-def one_of(kind: type[StrEnum], many: bool = False) -> Check:
-    """A member's value of the StrEnum `kind` (or, with `many`, a list of them)."""
+def one_of(kind: type[StrEnum], many: bool = False, optional: bool = False) -> Check:
+    """A member's value of the StrEnum `kind` (or, with `many`, a list of them; with `optional`, or None)."""
     names = ", ".join(k.value for k in kind)
 
     def check(name: str, value):
+        if value is None and optional:
+            return None
         values = value if many else [value]
         if (many and not isinstance(value, list)) or any(v not in {k.value for k in kind} for v in values):
             raise UsageError(f"`{name}` must be {'some' if many else 'one'} of {names}, got {value!r}")

@@ -65,3 +65,20 @@ class Pretraining(StrEnum):
     DAE = "dae"  # the denoising autoencoder (SdA): corrupt the input, reconstruct the clean input
     AE = "ae"  # the ordinary autoencoder (SAA): no corruption while pretraining
     RBM = "rbm"  # the restricted Boltzmann machine by contrastive divergence (DBN); sigmoid units
+
+
+class BenchModel(StrEnum):
+    """The columns of Vincent et al. (2010), Table 3, that `sdae bench` runs (`mlp`: no pretraining, not in the table)."""
+
+    SVM = "svm"  # SVM-rbf on pixels
+    MLP = "mlp"  # the 3-layer network trained from random weights on the labels
+    SAA3 = "saa3"  # stacked ordinary autoencoders
+    DBN1 = "dbn1"  # one restricted Boltzmann machine (CD-1)
+    DBN3 = "dbn3"  # three restricted Boltzmann machines (CD-1)
+    SDA3 = "sda3"  # stacked denoising autoencoders
+
+
+class Preset(StrEnum):
+    """Named bench protocols: `vincent2010` the paper's own (sigmoid units, plain SGD, its grids)."""
+
+    VINCENT2010 = "vincent2010"

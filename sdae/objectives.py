@@ -69,14 +69,42 @@ class Logits(nn.Module):
 
 
 class ClassLogits(nn.Module):
-    """A network's class logits (its `classify`), as a forward pass."""
+    """A network's class logits (its `classify`), as a forward pass; in training mode, with dropout.
 
-    def __init__(self, model: StackedDenoisingAutoencoder):
+    `dropout` = (input, hidden): the fraction of input components and of every hidden layer's units
+    zeroed in each training example, the others scaled by 1 / (1 - fraction) (inverted dropout,
+    Srivastava et al. 2014); masks are drawn from `generator`, so a seeded run is repeatable and
+    resumes exactly. (0, 0), or evaluation mode, is `classify` itself.
+    """
+
+    def __init__(
+        self,
+        model: StackedDenoisingAutoencoder,
+        dropout: tuple[float, float] = (0.0, 0.0),
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
-        self.model = model
+        self.model, self.dropout, self.generator = model, dropout, generator
+        if any(dropout) and generator is None:
+            raise ValueError("dropout draws its masks from a generator: pass one")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.classify(x)
+        if not (self.model.training and any(self.dropout)):
+            return self.model.classify(x)
+        head = self.model.head
+        if head is None:
+            raise UsageError("this network has no classifier head; fine-tune it with `supervised=True` first")
+        keep_input, keep_hidden = (1.0 - p for p in self.dropout)
+        h = self._dropped(x, keep_input)
+        for layer in self.model.encoder:
+            h = self._dropped(layer(h), keep_hidden)
+        return head(h)
+
+    def _dropped(self, h: torch.Tensor, keep: float) -> torch.Tensor:
+        if keep == 1.0:
+            return h
+        mask = torch.empty_like(h).bernoulli_(keep, generator=self.generator)
+        return h * mask / keep
 
 
 class DenoisingObjective(nn.Module):

@@ -18,7 +18,6 @@ from typing import cast
 
 from sdae.checks import (
     check_fields,
-    each,
     emphasis,
     flag,
     from_dict,
@@ -178,6 +177,8 @@ class RunConfig:
     finetune: TrainOptions | None = option(None, section=TrainOptions)
     supervised: bool = option(False, flag)  # fine-tuning on the labels (a softmax layer on the top code)
     patience: int | None = option(None, whole(1, optional=True))  # supervised: epochs without a better validation error
+    dropout: float = option(0.0, number(0, 1, high_open=True))  # supervised: fraction of hidden units dropped
+    input_dropout: float = option(0.0, number(0, 1, high_open=True))  # supervised: fraction of inputs dropped
     activation: Activation = option(Activation.RELU, one_of(Activation))  # the hidden units
     output: Output = option(Output.AUTO, one_of(Output))  # the reconstruction's last layer (auto: from the data)
     emphasis: list[float] | None = option(None, emphasis)  # [alpha, beta]: emphasized denoising
@@ -214,6 +215,8 @@ class FinetuneOptions:
     train: TrainOptions = option(lambda: TrainOptions(epochs=120), section=TrainOptions)
     supervised: bool = option(False, flag)
     patience: int | None = option(None, whole(1, optional=True))
+    dropout: float = option(0.0, number(0, 1, high_open=True))  # supervised: hidden units, in training
+    input_dropout: float = option(0.0, number(0, 1, high_open=True))  # supervised: input components, in training
     noise: list[str] | None = None
     save_every: int | None = option(None, whole(1, optional=True))
 
@@ -233,36 +236,9 @@ BENCHMARK_PROBLEMS = (
 )  # the 2007 problems (Larochelle et al. 2007), as `sdae.data.variants`
 
 
-@dataclass
-class BenchOptions:
-    """What `sdae bench` runs on each 2007 problem: the SdA-3 grid (masking level x fine-tuning rate, chosen on
-    the published validation split) and the RBF SVM beside it."""
-
-    scale: float = option(1.0, SCALE)
-    units: int = option(1000, whole(1))  # per hidden layer
-    activation: Activation = option(Activation.RELU, one_of(Activation))
-    noise_levels: tuple[float, ...] = option(
-        (0.10, 0.25, 0.40), each(number(0, 1, high_open=True), "masking fractions in [0, 1)")
-    )
-    pretrain_epochs: int = option(15, whole(0))  # per pair
-    epochs: int = option(50, whole(1))  # supervised fine-tuning, at most
-    patience: int | None = option(10, whole(1, optional=True))
-    pretrain_lr: float = option(1e-3, number(0, low_open=True, what="a positive number"))
-    lrs: tuple[float, ...] = option((1e-3, 2e-3, 4e-3), each(number(0, low_open=True), "positive learning rates"))
-    extend: bool = option(True, flag)  # where validation's choice lies on the grid's edge, try beyond it
-    seed: int = option(0, whole(0, MAX_SEED))
-    device: str = option("auto", text(what="auto, cpu or cuda"))
-    data_dir: str | None = option(None, text(optional=True, what="a path"))
-    svm: bool = option(True, flag)  # False: the SdA-3 alone (the SVM columns stay empty)
-
-    def validate(self) -> BenchOptions:
-        return check_fields(self)
-
-
 __all__ = [
     "Activation",
     "BENCHMARK_PROBLEMS",
-    "BenchOptions",
     "Criterion",
     "DataOptions",
     "FinetuneOptions",

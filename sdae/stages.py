@@ -260,9 +260,10 @@ def supervised_finetune(
     resume: TrainingState | None = None,
     hooks: Hooks | None = None,
     world: World = World(),
+    dropout: tuple[float, float] = (0.0, 0.0),
 ) -> list[EpochRecord]:
     """Train `model` (which must have a head) on the labels ((n,) int64 class indices); leaves it with the best
-    validation epoch's weights."""
+    validation epoch's weights. `dropout`: (input, hidden) fractions dropped in training (`ClassLogits`)."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
     options = options.validate().for_examples(len(train))
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
@@ -274,7 +275,7 @@ def supervised_finetune(
         best.offer(epoch, error, loss, model)
         return loss, error
 
-    network = _network(ClassLogits(model), options, train.device, world, unused=True)
+    network = _network(ClassLogits(model, dropout, generator), options, train.device, world, unused=True)
     stage = Stage(
         StageName.SUPERVISED,
         model,

@@ -9,6 +9,12 @@ import sdae
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No test reaches out for the 2007 problems' original files (tests/test_amat.py serves them locally)."""
+    monkeypatch.setenv("SDAE_OFFLINE", "1")
+
+
 def mnist_dir() -> Path | None:
     for candidate in (os.environ.get("SDAE_DATA_DIR"), ROOT.parent / "shared" / "data" / "mnist"):
         if candidate and (Path(candidate) / "train-images-idx3-ubyte.gz").exists():

@@ -161,36 +161,41 @@ def test_bench_chooses_noise_and_learning_rate_on_validation_and_writes_its_tabl
     out = tmp_path / "bench.json"
     code, text, err = run_cli(capsys, "bench", "--problems", "rectangles", "--scale", "0.05", "--units", "16",
                               "--noise-levels", "0.1,0.4", "--lrs", "0.001,0.01", "--no-extend", "--pretrain-epochs", "1",
-                              "--epochs", "2", "--quiet", "--out", out)
+                              "--epochs", "2", "--models", "svm,sda3", "--quiet", "--out", out)
     assert code == 0, err
     assert "rectangles" in text and "1.99" in text  # the paper's SdA-3 figure beside ours
     (row,) = json.loads(out.read_text())["rows"]
-    assert row["sizes"] == [50, 10, 2500]
-    assert row["epochs_run"] == [10, 20]  # 50 examples instead of the digits' 500: ten times the epochs, as many updates
-    tried = {(t["noise"], t["lr"]): t["valid"] for t in row["sda3_valid"]}
+    assert row["sizes"] == [50, 10, 2500] and row["data"] == "generated"
+    sda3 = row["models"]["sda3"]
+    assert sda3["epochs_run"] == [10, 20]  # 50 examples instead of the digits' 500: ten times the epochs, as many updates
+    tried = {(t["noise"], t["lr"]): t["valid"] for t in sda3["tried"]}
     assert set(tried) == {(0.1, 0.001), (0.1, 0.01), (0.4, 0.001), (0.4, 0.01)}
-    assert tried[row["noise"], row["lr"]] == min(tried.values())
-    p = row["sda3_error"] / 100
-    assert row["sda3_interval"] == pytest.approx(100 * 1.96 * np.sqrt(p * (1 - p) / 2500))
-    assert row["svm_gamma"] is not None and row["svm_C"] in (1.0, 10.0, 100.0)
+    assert tried[sda3["chosen"]["noise"], sda3["chosen"]["lr"]] == min(tried.values())
+    p = sda3["error"] / 100
+    assert sda3["interval"] == pytest.approx(100 * 1.96 * np.sqrt(p * (1 - p) / 2500))
+    assert sda3["paper"] == 1.99 and sda3["paper_interval"] == pytest.approx(196 * np.sqrt(0.0199 * 0.9801 / 50000))
+    svm = row["models"]["svm"]
+    assert svm["chosen"]["gamma"] is not None and svm["chosen"]["C"] in (1.0, 10.0, 100.0)
 
 
 def test_bench_fine_tunes_every_rate_from_the_same_pretrained_stack(cache, monkeypatch):
+    from sdae.bench_options import BenchOptions
     from sdae.commands import bench as bench_module
+    from sdae.commands import bench_search
 
     starts = []
-    real = bench_module.supervised_finetune
+    real = bench_search.supervised_finetune
 
     def spy(model, *args, **kwargs):
         starts.append({k: v.clone() for k, v in model.state_dict().items()})
         return real(model, *args, **kwargs)
 
-    monkeypatch.setattr(bench_module, "supervised_finetune", spy)
-    options = bench_module.BenchOptions(scale=0.05, units=8, noise_levels=(0.25,), lrs=(0.001, 0.01), pretrain_epochs=1,
-                                        epochs=1, extend=False, svm=False, device="cpu")
+    monkeypatch.setattr(bench_search, "supervised_finetune", spy)
+    options = BenchOptions(scale=0.05, units=8, noise_levels=(0.25,), lrs=(0.001, 0.01), pretrain_epochs=1,
+                           epochs=1, extend=False, models=("sda3",), device="cpu")
     (row,) = bench_module.bench(["rectangles"], options)
     assert len(starts) == 2 and all(torch.equal(starts[0][k], starts[1][k]) for k in starts[0])  # same weights and head
-    assert {t["lr"] for t in row.sda3_valid} == {0.001, 0.01}
+    assert {t["lr"] for t in row.models["sda3"].tried} == {0.001, 0.01}
 
 
 def test_bench_refuses_an_unknown_problem(cache, capsys):
@@ -199,7 +204,7 @@ def test_bench_refuses_an_unknown_problem(cache, capsys):
 
 
 def test_bench_budgets_are_updates_so_smaller_problems_train_more_epochs():
-    from sdae.commands.bench import epochs_factor
+    from sdae.commands.bench_search import epochs_factor
 
     assert epochs_factor(10_000, 1.0) == 1.0  # the digit problems: the epochs as given
     assert epochs_factor(1_000, 1.0) == 10.0  # rectangles
@@ -209,7 +214,7 @@ def test_bench_budgets_are_updates_so_smaller_problems_train_more_epochs():
 
 
 def test_bench_searches_past_the_grid_edge_where_validation_chose_it():
-    from sdae.commands.bench import _beyond
+    from sdae.commands.bench_search import beyond as _beyond
 
     grid = [{"noise": v, "lr": r} for v in (0.1, 0.25, 0.4) for r in (0.001, 0.002, 0.004)]
     assert _beyond({"noise": 0.25, "lr": 0.002}, grid) == []  # inside: nothing more to try
@@ -218,38 +223,44 @@ def test_bench_searches_past_the_grid_edge_where_validation_chose_it():
     assert _beyond({"noise": 0.85, "lr": 0.002}, grid + [{"noise": 0.85, "lr": 0.002}]) == []  # the masking cap
     tried = grid + [{"noise": 0.55, "lr": 0.001}]
     assert _beyond({"noise": 0.4, "lr": 0.001}, tried) == [(0.4, 0.0005)]  # 0.55 was worse: only the rate goes on
+    rates = [{"noise": 0.0, "lr": 0.001}, {"noise": 0.0, "lr": 0.002}]  # a model without noise: only the rate moves
+    assert _beyond({"noise": 0.0, "lr": 0.001}, rates, noisy=False) == [(0.0, 0.0005)]
 
 
 def test_bench_extension_tries_the_point_past_the_edge_and_keeps_the_best(cache):
-    from sdae.commands.bench import BenchOptions, _beyond, bench
+    from sdae.bench_options import BenchOptions
+    from sdae.commands.bench import bench
+    from sdae.commands.bench_search import beyond as _beyond
 
     options = BenchOptions(scale=0.05, units=8, noise_levels=(0.1, 0.4), lrs=(0.001, 0.01), pretrain_epochs=1, epochs=1,
-                           svm=False, device="cpu")
+                           models=("sda3",), device="cpu")
     (row,) = bench(["rectangles"], options)
-    grid, more = row.sda3_valid[:4], row.sda3_valid[4:]
+    tried, chosen = row.models["sda3"].tried, row.models["sda3"].chosen
+    grid, more = tried[:4], tried[4:]
     first = min(grid, key=lambda t: (t["valid"], t["noise"], t["lr"]))
     assert more and {(t["noise"], t["lr"]) for t in more[:2]} <= set(_beyond(first, grid))  # every 2x2 choice is on an edge
     lower = [t for t in more if t["valid"] < first["valid"]]  # beyond the grid, only a lower error wins (not a tie)
     best = min(lower, key=lambda t: t["valid"]) if lower else first
-    assert (row.noise, row.lr) == (best["noise"], best["lr"])
+    assert (chosen["noise"], chosen["lr"]) == (best["noise"], best["lr"])
 
 
 def test_bench_reuses_an_earlier_runs_points_and_trains_only_the_chosen_one_again(cache, tmp_path, capsys, monkeypatch):
-    from sdae.commands import bench as bench_module
+    from sdae.commands import bench_search as bench_module
 
     args = ("bench", "--problems", "rectangles", "--scale", "0.05", "--units", "8", "--noise-levels", "0.1,0.4", "--lrs",
-            "0.001,0.01", "--no-extend", "--pretrain-epochs", "1", "--epochs", "2", "--no-svm", "--quiet")
+            "0.001,0.01", "--no-extend", "--pretrain-epochs", "1", "--epochs", "2", "--models", "sda3", "--quiet")
     first_file, again_file = tmp_path / "first.json", tmp_path / "again.json"
     assert run_cli(capsys, *args, "--out", first_file)[0] == 0
-    first = json.loads(first_file.read_text())["rows"][0]
+    first = json.loads(first_file.read_text())["rows"][0]["models"]["sda3"]
     calls, real = [], bench_module.supervised_finetune
     monkeypatch.setattr(bench_module, "supervised_finetune", lambda *a, **k: calls.append(1) or real(*a, **k))
     code, _, err = run_cli(capsys, *args, "--reuse", first_file, "--out", again_file)
     assert code == 0, err
-    again = json.loads(again_file.read_text())["rows"][0]
+    again = json.loads(again_file.read_text())["rows"][0]["models"]["sda3"]
     assert len(calls) == 1  # of the four points, only the chosen one is trained again, to be tested
-    assert (again["noise"], again["lr"], again["sda3_error"]) == (first["noise"], first["lr"], first["sda3_error"])
-    (chosen,) = [t for t in again["sda3_valid"] if "valid_again" in t]
+    assert (again["chosen"]["noise"], again["chosen"]["lr"], again["error"]) == (
+        first["chosen"]["noise"], first["chosen"]["lr"], first["error"])
+    (chosen,) = [t for t in again["tried"] if "valid_again" in t]
     assert chosen["valid_again"] == chosen["valid"]  # the same network as the first run's
 
     code, _, err = run_cli(capsys, *args[:-1], "--units", "16", "--reuse", first_file, "--quiet")
@@ -261,3 +272,47 @@ def test_bench_refuses_to_reuse_a_file_that_is_not_a_bench_table(tmp_path, capsy
     other.write_text(json.dumps({"rows": [{"problem": "rectangles"}]}))
     code, _, err = run_cli(capsys, "bench", "--problems", "rectangles", "--reuse", other, "--quiet")
     assert code == 2 and f"{other}: not a table that a bench with a learning-rate search wrote" in err
+
+
+def test_every_network_column_is_searched_the_same_way_and_only_the_mlp_skips_pretraining(cache, monkeypatch):
+    from sdae.bench_options import BenchOptions
+    from sdae.commands import bench_search
+    from sdae.commands.bench import bench
+    from sdae.corruption import Masking, NoNoise
+
+    pretrained = []
+    real = bench_search.pretrain
+
+    def spy(stack, train, val, noise, options, generator, hooks=None, criterion=None):
+        pretrained.append((len(stack.encoder), stack.activation, criterion.kind, noise))
+        return real(stack, train, val, noise, options, generator, hooks=hooks, criterion=criterion)
+
+    monkeypatch.setattr(bench_search, "pretrain", spy)
+    options = BenchOptions(scale=0.05, units=8, noise_levels=(0.1, 0.4), lrs=(0.001, 0.01), pretrain_epochs=1, epochs=1,
+                           extend=False, models=("mlp", "saa3", "dbn1", "dbn3", "sda3"), device="cpu")
+    (row,) = bench(["rectangles"], options)
+    assert list(row.models) == ["mlp", "saa3", "dbn1", "dbn3", "sda3"]
+    kinds = [(depth, str(activation), kind, type(noise)) for depth, activation, kind, noise in pretrained]
+    assert kinds == [(3, "relu", "ae", NoNoise), (1, "sigmoid", "rbm", NoNoise), (3, "sigmoid", "rbm", NoNoise),
+                     (3, "relu", "dae", Masking), (3, "relu", "dae", Masking)]  # no call for the mlp
+    assert [noise.nu for *_, noise in pretrained[3:]] == [0.1, 0.4]
+    for name, result in row.models.items():
+        levels = (0.1, 0.4) if name == "sda3" else (0.0,)
+        assert {(t["noise"], t["lr"]) for t in result.tried} == {(v, r) for v in levels for r in (0.001, 0.01)}, name
+        assert result.chosen["valid"] == min(t["valid"] for t in result.tried)
+        assert result.epochs_run[0] == (0 if name == "mlp" else 10)  # rectangles: ten times the epochs
+        assert 0 <= result.error <= 100 and (result.paper is None) == (name == "mlp")
+
+
+def test_bench_preset_sets_the_papers_protocol_and_options_given_still_win(cache, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code, _, err = run_cli(capsys, "bench", "--problems", "rectangles", "--scale", "0.05", "--units", "8",
+                           "--preset", "vincent2010", "--lrs", "0.05", "--noise-levels", "0.25", "--no-extend",
+                           "--pretrain-epochs", "1", "--epochs", "1", "--models", "sda3", "--quiet", "--out", out)
+    assert code == 0, err
+    options = json.loads(out.read_text())["options"]
+    assert (options["activation"], options["optimizer"], options["schedule"], options["preset"]) == (
+        "sigmoid", "sgd", "constant", "vincent2010")
+    assert options["lrs"] == [0.05] and options["noise_levels"] == [0.25]  # given on the command line
+    code, _, err = run_cli(capsys, "bench", "--models", "sda3,dbn7", "--quiet")
+    assert code == 2 and "'dbn7' is not one of them" in err

@@ -152,7 +152,7 @@ def test_every_setting_has_one_name_from_the_command_line_to_the_file():
     places = sections_of(RunConfig)
     pretrain_names = {p.name for p in pretrain.params}
     settings = {f.name for f in fields(DataOptions)} | {f.name for f in fields(TrainOptions)} | \
-        {f.name for f in fields(RunConfig) if f.metadata.get("section") is None} - {"supervised", "patience"}
+        {f.name for f in fields(RunConfig) if f.metadata.get("section") is None} - {"supervised", "patience", "dropout", "input_dropout"}
     assert settings <= pretrain_names, f"settings without a pretrain option: {sorted(settings - pretrain_names)}"
     assert {name for name in pretrain_names if name in places} == settings
     finetune_names = {p.name for p in finetune.params}

@@ -88,8 +88,13 @@ def finetune_config(
         raise UsageError(
             "`patience` stops supervised fine-tuning on the validation error; it goes with `supervised=True`"
         )
+    if (options.dropout or options.input_dropout) and not options.supervised:
+        raise UsageError(
+            "`dropout` and `input_dropout` regularize supervised fine-tuning; they go with `supervised=True`"
+        )
     config.finetune = options.train
     config.supervised, config.patience = options.supervised, options.patience
+    config.dropout, config.input_dropout = options.dropout, options.input_dropout
     if options.noise is not None:
         config.noise = list(options.noise)
     if options.save_every is not None:
@@ -101,8 +106,11 @@ def check_applicable(config: RunConfig) -> None:
     """Refuse options that would do nothing for this run's data, rather than ignore them; warn about emphasis
     where no noise marks what it corrupted."""
     data = config.data
-    if data.data_dir is not None and not (data.dataset == "mnist" or data.dataset.startswith("mnist-")):
-        raise UsageError(f"`data_dir` is where MNIST's files are, and dataset {data.dataset} does not read them")
+    if data.data_dir is not None and not (data.dataset == "mnist" or data.dataset in BENCHMARK_PROBLEMS):
+        raise UsageError(
+            f"`data_dir` is where MNIST's files (or the 2007 problems' original files) are, and dataset "
+            f"{data.dataset} does not read them"
+        )
     if data.scale != 1 and data.dataset not in BENCHMARK_PROBLEMS:
         raise UsageError(
             f"`scale` sizes the 2007 benchmark problems; dataset {data.dataset} is used whole (`limit` takes its first "

@@ -236,6 +236,7 @@ def run_finetuning(
                     resume=state,
                     hooks=h,
                     world=world,
+                    dropout=(config.input_dropout, config.dropout),
                 )
         else:
             noise = parse_noise(config.noise)

@@ -8,6 +8,9 @@ The first use generates the problem (`sdae.data.variants`, seed 0; a few seconds
 and writes `<name>-scale<scale>-seed<seed>-recipe<RECIPE>.npz` with a JSON manifest holding the
 SHA-256 of its arrays into `$SDAE_CACHE_DIR`, else `$XDG_CACHE_HOME/sdae/benchmarks`, else
 `~/.cache/sdae/benchmarks`. Later uses read the file and refuse it if its checksum differs.
+
+The original files (`sdae.data.amat`) take the generator's place wherever they are found or can be
+downloaded (`$SDAE_OFFLINE=1`: never tried); the dataset's `source` ends with ORIGINAL or GENERATED.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from sdae.data import mnist, variants
+from sdae.data import amat, mnist, variants
 from sdae.data.dataset import Dataset, Scaling
 from sdae.errors import DataError, UsageError
 from sdae.files import atomic_write_bytes, atomic_write_json, read_json
@@ -113,10 +116,51 @@ def cached_arrays(name: str, scale: float = 1.0, data_dir=None) -> tuple[dict[st
     return arrays, path
 
 
+ORIGINAL = " (the original files)"
+GENERATED = " (sdae's generated stand-in: the original files were not found)"
+
+
+def is_original(dataset: Dataset) -> bool:
+    """Whether a problem's dataset was read from the published files (else it is sdae's generated stand-in)."""
+    return (dataset.source or "").endswith(ORIGINAL)
+
+
+def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.ndarray], str] | None:
+    """The problem from its original files, the first `scale` of each published split, or None where there are none."""
+    found = amat.find(name, data_dir, cache_dir() / "original", online=not os.environ.get("SDAE_OFFLINE"))
+    if found is None:
+        return None
+    train_text, test_text, where = found
+    classes = 2 if name.startswith(("rectangles", "convex")) else 10
+    x, y = amat.read_amat(train_text, f"{where}: {amat.ORIGINALS[name][1]}", classes)
+    x_test, y_test = amat.read_amat(test_text, f"{where}: {amat.ORIGINALS[name][2]}", classes)
+    if name in amat.TRANSPOSED:
+        x, x_test = (v.reshape(-1, 28, 28).transpose(0, 2, 1).reshape(len(v), -1) for v in (x, x_test))
+    n_train, n_valid, _ = variants.SPLITS.get(name, variants.SPLITS["default"])
+    val_count = max(1, round(len(x) * n_valid / (n_train + n_valid)))  # the published split's share, last
+    keep_train, keep_val, keep_test = (max(1, round(n * scale)) for n in (len(x) - val_count, val_count, len(x_test)))
+    cut = len(x) - val_count
+    rows = np.r_[np.arange(keep_train), np.arange(cut, cut + keep_val)]
+    arrays = {
+        "x_train": x[rows],
+        "y_train": y[rows],
+        "x_test": x_test[:keep_test],
+        "y_test": y_test[:keep_test],
+        "val_count": np.array(keep_val, dtype=np.int64),
+    }
+    return arrays, where + ORIGINAL
+
+
 def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None) -> Dataset:
     """The benchmark problem as a Dataset; `limit` keeps the first examples of the training part
-    (the published validation examples are always kept whole)."""
-    arrays, path = cached_arrays(name, scale, data_dir)
+    (the published validation examples are always kept whole). Raises DataError for a damaged original file."""
+    scale = check_scale(scale)
+    original = original_arrays(name, scale, data_dir) if name in amat.ORIGINALS else None
+    if original is not None:
+        arrays, source = original
+    else:
+        arrays, path = cached_arrays(name, scale, data_dir)
+        source = f"{path}{GENERATED}"
     val_count = int(arrays["val_count"])
     x, y = arrays["x_train"], arrays["y_train"]
     if limit is not None and limit < len(x) - val_count:
@@ -128,8 +172,8 @@ def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None)
         train_labels=torch.from_numpy(y),
         test=torch.from_numpy(arrays["x_test"]),
         test_labels=torch.from_numpy(arrays["y_test"]),
-        scaling=Scaling(0.0, 1.0 / 255.0, "bytes"),
+        scaling=Scaling(0.0, 1.0 / 255.0, "bytes") if original is None else Scaling(0.0, 1.0, "unit"),
         image_shape=(variants.SIZE, variants.SIZE),
-        source=str(path),
+        source=source,
         val_count=val_count,
     )

@@ -2,7 +2,8 @@
 # The paper's MNIST comparison (Vincent et al. 2010, Table 3), at one budget for all:
 #   sda3: denoising pretraining (masking noise 25%), then supervised fine-tuning;
 #   saa3: the same with no noise (ordinary autoencoder pretraining);
-#   nopretrain: the same network, randomly initialised (--epochs 0), supervised only.
+#   nopretrain: the same network, randomly initialised (--epochs 0), supervised only;
+#   dbn3, dbn1: restricted Boltzmann machines (CD-1) pretrained pair by pair, sigmoid units (ACTIVATION is ignored).
 # Network 784-1000-1000-1000-10. The validation split (10% of the training digits) chooses the
 # fine-tuning epoch; `sdae evaluate` then touches the test set once.
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/paper_mnist.sh [OUT_ROOT] [PRETRAIN_EPOCHS] [SUPERVISED_EPOCHS]
@@ -22,12 +23,18 @@ input_dropout=${INPUT_DROPOUT:-0}
 finetune=(--supervised --epochs "$supervised_epochs" --lr "${FINETUNE_LR:-0.0005}" --schedule cosine --quiet
   --dropout "$dropout" --input-dropout "$input_dropout")
 suffix=""; [[ $dropout != 0 || $input_dropout != 0 ]] && suffix="-dropout$dropout-$input_dropout"
-declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none)
+declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none [dbn3]=none [dbn1]=none)
 for name in ${VARIANTS:-sda3 saa3 nopretrain}; do
   epochs=$pretrain_epochs; [[ $name == nopretrain ]] && epochs=0
+  network=("${common[@]}")
+  case $name in
+    dbn3) network=("${common[@]}" --pretraining rbm --activation sigmoid) ;;
+    dbn1) network=("${common[@]}" --pretraining rbm --activation sigmoid --layers 1000) ;;
+  esac
   run="$root/$name-$activation-seed$seed$suffix"
+  [[ $name == dbn* ]] && run="$root/$name-seed$seed$suffix"
   start=$(date +%s)
-  $sdae pretrain --out "$run" --noise "${noise[$name]}" --epochs "$epochs" "${common[@]}" --overwrite
+  $sdae pretrain --out "$run" --noise "${noise[$name]}" --epochs "$epochs" "${network[@]}" --overwrite
   [[ ${PRETRAIN_ONLY:-0} == 1 ]] && { echo "$run: pretrained in $(( $(date +%s) - start )) s"; continue; }
   $sdae finetune "$run" "${finetune[@]}" --overwrite
   echo "$run: $(( $(date +%s) - start )) s"

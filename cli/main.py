@@ -18,6 +18,7 @@ from .bench_command import bench
 from .export_command import export
 from .inspect_commands import encode, evaluate, info, svm, visualize
 from .options import Session
+from .paper_commands import paper, sample
 from .runs_command import runs
 from .train_commands import finetune, pretrain
 
@@ -31,7 +32,21 @@ def cli(session: Session, debug: bool) -> None:
     session.debug = debug
 
 
-for command in (pretrain, finetune, info, runs, evaluate, visualize, encode, denoise, export, svm, bench):
+for command in (
+    pretrain,
+    finetune,
+    info,
+    runs,
+    evaluate,
+    visualize,
+    encode,
+    denoise,
+    export,
+    svm,
+    bench,
+    sample,
+    paper,
+):
     cli.add_command(command)
 
 

@@ -74,7 +74,9 @@ class ClassLogits(nn.Module):
     `dropout` = (input, hidden): the fraction of input components and of every hidden layer's units
     zeroed in each training example, the others scaled by 1 / (1 - fraction) (inverted dropout,
     Srivastava et al. 2014); masks are drawn from `generator`, so a seeded run is repeatable and
-    resumes exactly. (0, 0), or evaluation mode, is `classify` itself.
+    resumes exactly. `input_noise` corrupts the inputs in training (noise as data augmentation: the
+    paper's control experiment of section 6.4, "training with noisy inputs"). (0, 0) and no noise, or
+    evaluation mode, is `classify` itself.
     """
 
     def __init__(
@@ -82,14 +84,20 @@ class ClassLogits(nn.Module):
         model: StackedDenoisingAutoencoder,
         dropout: tuple[float, float] = (0.0, 0.0),
         generator: torch.Generator | None = None,
+        input_noise: Corruption | None = None,
     ):
         super().__init__()
-        self.model, self.dropout, self.generator = model, dropout, generator
-        if any(dropout) and generator is None:
-            raise ValueError("dropout draws its masks from a generator: pass one")
+        self.model, self.dropout, self.generator, self.input_noise = model, dropout, generator, input_noise
+        if (any(dropout) or input_noise is not None) and generator is None:
+            raise ValueError("dropout and input noise draw from a generator: pass one")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.model.training and any(self.dropout)):
+        if not self.model.training:
+            return self.model.classify(x)
+        if self.input_noise is not None:
+            assert self.generator is not None  # checked in __init__
+            x = self.input_noise.corrupt(x, self.generator)
+        if not any(self.dropout):
             return self.model.classify(x)
         head = self.model.head
         if head is None:

@@ -261,9 +261,11 @@ def supervised_finetune(
     hooks: Hooks | None = None,
     world: World = World(),
     dropout: tuple[float, float] = (0.0, 0.0),
+    input_noise: Corruption | None = None,
 ) -> list[EpochRecord]:
     """Train `model` (which must have a head) on the labels ((n,) int64 class indices); leaves it with the best
-    validation epoch's weights. `dropout`: (input, hidden) fractions dropped in training (`ClassLogits`)."""
+    validation epoch's weights. `dropout`: (input, hidden) fractions dropped in training; `input_noise`: a
+    corruption of the inputs in training (`ClassLogits`)."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
     options = options.validate().for_examples(len(train))
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
@@ -275,7 +277,7 @@ def supervised_finetune(
         best.offer(epoch, error, loss, model)
         return loss, error
 
-    network = _network(ClassLogits(model, dropout, generator), options, train.device, world, unused=True)
+    network = _network(ClassLogits(model, dropout, generator, input_noise), options, train.device, world, unused=True)
     stage = Stage(
         StageName.SUPERVISED,
         model,

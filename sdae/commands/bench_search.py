@@ -25,7 +25,7 @@ from types import MappingProxyType
 import torch
 
 from sdae.bench_options import BenchOptions
-from sdae.corruption import Masking, NoNoise
+from sdae.corruption import Corruption, Gaussian, Masking, NoNoise, SaltPepper
 from sdae.data import variants
 from sdae.data.dataset import Dataset
 from sdae.loop import Hooks
@@ -36,13 +36,25 @@ from sdae.stages import best_record, classification_scores, pretrain, supervised
 
 @dataclass(frozen=True)
 class NetworkModel:
-    """One column of Table 3 that is a network: its depth, its layer-wise criterion (None: no pretraining),
-    the units it needs (None: the bench's `activation`), and whether the masking level is searched."""
+    """One network model: its depth, its layer-wise criterion (None: no pretraining), the units it needs (None:
+    the bench's `activation`), and whether a noise level is searched (`noisy`, over `noise_levels`): the
+    pretraining's corruption (`noise`: masking, saltpepper, or gaussian with the level as sigma), optionally
+    emphasized (`emphasis`, section 4.3), or with `input_noise` the supervised fine-tuning's own inputs'
+    (section 6.4's control; `pretraining` None)."""
 
     depth: int
     pretraining: str | None
     activation: Activation | None = None
     noisy: bool = False
+    noise: str = "masking"
+    emphasis: tuple[float, float] | None = None
+    input_noise: bool = False
+
+    def corruption(self, level: float) -> Corruption:
+        if level == 0:
+            return NoNoise()
+        kinds = {"masking": Masking, "saltpepper": SaltPepper, "gaussian": Gaussian}
+        return kinds[self.noise](level)
 
 
 NETWORK_MODELS = MappingProxyType(
@@ -148,8 +160,8 @@ def search(
                     optimizer=optimizer,
                     momentum=momentum,
                 )
-                noise = Masking(level) if level > 0 else NoNoise()
-                criterion = Criterion(kind=model.pretraining)
+                noise = NoNoise() if model.input_noise else model.corruption(level)
+                criterion = Criterion(model.emphasis, kind=model.pretraining)
                 pretrain(
                     stack, problem.train, problem.val, noise, train_options, generator, hooks=hooks, criterion=criterion
                 )
@@ -181,6 +193,7 @@ def search(
             generator,
             patience=patience,
             hooks=hooks,
+            input_noise=model.corruption(level) if model.input_noise else None,
         )
         record = best_record(records)
         assert record.val_error is not None  # every supervised epoch is evaluated on the validation split

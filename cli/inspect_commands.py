@@ -45,7 +45,12 @@ def info(run, as_json):
         f"pretrain   {status.get('pretrain')}: {_options_text(config.pretrain)}",
         f"finetune   {status.get('finetune') or 'not run'}"
         + (f" ({status.get('finetune_kind')})" if status.get("finetune") else "")
-        + (f": {_options_text(config.finetune)}" if config.finetune else ""),
+        + (f": {_options_text(config.finetune)}" if config.finetune else "")
+        + (
+            f"; dropout {config.dropout:g} of hidden units, {config.input_dropout:g} of inputs"
+            if config.supervised and (config.dropout or config.input_dropout)
+            else ""
+        ),
     ]
     for stage in ("pretrain", "finetune", "supervised"):
         rows = [r for r in metrics if r.stage == stage]

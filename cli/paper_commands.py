@@ -65,6 +65,13 @@ def sample(run, **params):
 @click.option("--pretrain-epochs", type=int, default=15, show_default=True, help="Epochs per pair.")
 @click.option("--epochs", type=int, default=50, show_default=True, help="Supervised fine-tuning epochs, at most.")
 @click.option(
+    "--patience",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Stop fine-tuning after N epochs without a better validation error.",
+)
+@click.option(
     "--lrs",
     type=Numbers("0.001,0.002"),
     default="0.001,0.002,0.004",

@@ -52,6 +52,7 @@ def test_the_command_line_fine_tunes_with_dropout_and_records_it(tmp_path, capsy
     assert run_cli(capsys, *args)[0] == 0
     config = json.loads((run / "config.json").read_text())["config"]
     assert (config["dropout"], config["input_dropout"]) == (0.5, 0.2)
+    assert "dropout 0.5 of hidden units, 0.2 of inputs" in run_cli(capsys, "info", run)[1]
     code, _, err = run_cli(capsys, "finetune", run, "--supervised", "--dropout", "1", "--overwrite", "--quiet")
     assert code != 0 and "--dropout" in err
 

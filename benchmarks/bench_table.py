@@ -68,6 +68,9 @@ def main() -> None:
         options.append(data.get("options"))
         for row in map(upgrade, data["rows"]):
             merged = rows.setdefault(row["problem"], {**row, "models": {}})
+            if (merged["data"], merged["sizes"]) != (row["data"], row["sizes"]):
+                raise SystemExit(f"{path}: {row['problem']} ran on other data ({row['data']}, sizes {row['sizes']}) "
+                                 f"than an earlier file's ({merged['data']}, {merged['sizes']}); merge like with like")
             merged["models"].update(row["models"])
             merged["data"], merged["sizes"] = row["data"], row["sizes"]
     ordered = [rows[name] for name in ORDER if name in rows]

@@ -7,6 +7,7 @@ import click
 from sdae.bench_options import BenchOptions
 from sdae.checks import default_of
 from sdae.choices import BenchModel, Optimizer, Preset, Schedule
+from sdae.errors import UsageError
 from sdae.options import BENCHMARK_PROBLEMS, Activation, to_dict
 
 from .options import Names, Numbers, build, given, progress, values
@@ -74,14 +75,14 @@ def _line(problem: str, model: str, result) -> str:
     type=float,
     default=_default("pretrain_lr"),
     show_default=True,
-    help="Adam's learning rate, pretraining.",
+    help="The learning rate of pretraining (Adam, or --optimizer sgd).",
 )
 @click.option(
     "--lrs",
     type=Numbers("0.0005,0.002"),
     default=",".join(f"{v:g}" for v in _default("lrs")),
     show_default=True,
-    help="Fine-tuning learning rates (Adam); the validation split chooses one per problem.",
+    help="Fine-tuning learning rates; the validation split chooses one per problem and model.",
 )
 @click.option(
     "--extend/--no-extend",
@@ -92,7 +93,12 @@ def _line(problem: str, model: str, result) -> str:
 )
 @click.option("--seed", type=int, default=_default("seed"), show_default=True)
 @click.option("--device", default=_default("device"), show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files (the digit problems).")
+@click.option(
+    "--data-dir",
+    type=click.Path(),
+    default=None,
+    help="Folder with MNIST's IDX files (the digit problems' stand-ins) or the problems' original zips.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also write the table as JSON to this file.")
 @click.option(
     "--reuse",
@@ -137,13 +143,17 @@ def bench(ctx: click.Context, problems, reuse, out, quiet, **params):
     SdA-3 (pretraining setting, fine-tuning learning rate and epoch chosen on validation)."""
     from sdae.commands.bench import bench as run_bench
     from sdae.commands.bench import known_points
-    from sdae.commands.paper_table import preset_options
     from sdae.files import atomic_write_json, read_json
 
-    if params["preset"] is not None:
+    preset = params.pop("preset")
+    if preset is not None:
         chosen = given(ctx)
-        params = {**params, **{k: v for k, v in preset_options(params["preset"]).items() if k not in chosen}}
-    options = build(BenchOptions, params)
+        try:
+            options = BenchOptions.from_preset(preset, **{k: v for k, v in params.items() if k in chosen})
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    else:
+        options = build(BenchOptions, params)
     click.echo(f"{'problem':<17} {'model':<5} {'ours (95%)':>13} {'paper (95%)':>13}  {'chosen':<28} {'seconds':>7}")
     known = known_points(read_json(reuse), options, reuse) if reuse else None
     rows = run_bench(
@@ -155,5 +165,6 @@ def bench(ctx: click.Context, problems, reuse, out, quiet, **params):
         on_row=lambda row: click.echo(f"{row.problem}: {row.data} data"),
     )
     if out:
-        atomic_write_json(out, {"options": to_dict(options), "rows": [row.to_dict() for row in rows]})
+        written = {"options": to_dict(options), "preset": preset, "rows": [row.to_dict() for row in rows]}
+        atomic_write_json(out, written)
         click.echo(f"wrote {out}")

@@ -61,7 +61,13 @@ def sample(run, **params):
     show_default=True,
     help="Fraction of the published split sizes (MNIST experiments: of the 60,000 digits).",
 )
-@click.option("--units", type=int, default=500, show_default=True, help="Units a hidden layer.")
+@click.option(
+    "--units",
+    type=int,
+    default=500,
+    show_default=True,
+    help="Units a hidden layer (depth-width: its own widths, 250,500,1000; patches: 50 and 200, the paper's).",
+)
 @click.option("--pretrain-epochs", type=int, default=15, show_default=True, help="Epochs per pair.")
 @click.option("--epochs", type=int, default=50, show_default=True, help="Supervised fine-tuning epochs, at most.")
 @click.option(
@@ -88,8 +94,9 @@ def sample(run, **params):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.")
+@click.option("--overwrite", is_flag=True, help="Replace NAME.png and NAME.json where they exist.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def paper(name, out, problems, quiet, **params):
+def paper(name, out, problems, quiet, overwrite, **params):
     """Run one of the paper's experiments (Vincent et al. 2010) and write its figure and numbers into OUT:
     patches, mnist-filters, noise-emphasis, depth-width, noise-level, noisy-inputs, svm-codes, samples."""
     import sdae.paper
@@ -97,5 +104,5 @@ def paper(name, out, problems, quiet, **params):
 
     options = build(BenchOptions, params)
     chosen = tuple(p.strip() for p in problems.split(",") if p.strip()) if problems else None
-    for path in sdae.paper.run(name, out, options, chosen, hooks=progress(quiet)):
+    for path in sdae.paper.run(name, out, options, chosen, hooks=progress(quiet), overwrite=overwrite):
         click.echo(str(path))

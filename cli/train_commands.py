@@ -70,7 +70,8 @@ def _default(name: str):
     "--data-dir",
     type=click.Path(),
     default=None,
-    help="Folder with MNIST's IDX files.  [default: $SDAE_DATA_DIR, else ~/.cache/sdae/mnist]",
+    help="Folder with MNIST's IDX files, or with a 2007 problem's original zip.  [default: $SDAE_DATA_DIR, else "
+    "~/.cache/sdae/mnist]",
 )
 @click.option("--limit", type=int, default=None, help="Use only the first N training examples.")
 @click.option(

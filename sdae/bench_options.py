@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sdae.checks import check_fields, each, flag, number, one_of, option, text, whole
 from sdae.choices import Activation, BenchModel, Optimizer, Preset, Schedule
+from sdae.errors import UsageError
 from sdae.options import MAX_SEED, SCALE
 
 
@@ -13,7 +14,9 @@ from sdae.options import MAX_SEED, SCALE
 class BenchOptions:
     """What `sdae bench` runs on each 2007 problem: each of `models` (Table 3's columns), its hyperparameters
     chosen on the published validation split (`sdae.commands.bench_search`). `optimizer` sgd is plain SGD
-    (no momentum), as the paper's; `preset` names the protocol these options came from, if any (`preset`)."""
+    (no momentum), as the paper's. `BenchOptions.from_preset(name, **changes)`: a named protocol's options.
+
+    Raises UsageError (`validate`) naming the first option that is wrong."""
 
     scale: float = option(1.0, SCALE)
     units: int = option(1000, whole(1))  # per hidden layer
@@ -34,10 +37,23 @@ class BenchOptions:
     models: tuple[str, ...] = option(tuple(BenchModel), each(one_of(BenchModel), "model names"))
     optimizer: Optimizer = option(Optimizer.ADAM, one_of(Optimizer))  # pretraining and fine-tuning
     schedule: Schedule = option(Schedule.COSINE, one_of(Schedule))  # fine-tuning's learning rate over its epochs
-    preset: Preset | None = option(None, one_of(Preset, optional=True))
+    warmup: float = option(5.0, number(0))  # epochs over which each stage's learning rate rises (scaled as budgets)
 
     def validate(self) -> BenchOptions:
-        return check_fields(self)
+        check_fields(self)
+        if not self.models or (not self.svm and tuple(self.models) == ("svm",)):
+            raise UsageError("nothing to run: `models` names only svm and `svm` is off; name a model to run")
+        return self
+
+    @classmethod
+    def from_preset(cls, name: str, **changes) -> BenchOptions:
+        """The options of the protocol `name` (`Preset`; see `sdae.commands.paper_table.PRESETS`), `changes` laid
+        over them. Raises UsageError for an unknown name."""
+        from sdae.commands.paper_table import PRESETS
+
+        if name not in PRESETS:
+            raise UsageError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **changes}).validate()
 
 
 __all__ = ["BenchModel", "BenchOptions", "Preset"]

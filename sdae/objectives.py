@@ -89,7 +89,7 @@ class ClassLogits(nn.Module):
         super().__init__()
         self.model, self.dropout, self.generator, self.input_noise = model, dropout, generator, input_noise
         if (any(dropout) or input_noise is not None) and generator is None:
-            raise ValueError("dropout and input noise draw from a generator: pass one")
+            raise UsageError("dropout and input noise draw from a generator: pass one")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.model.training:

@@ -44,7 +44,8 @@ def cache(tmp_path, monkeypatch):
 
 def test_the_original_files_are_read_with_the_published_split_and_say_so(tmp_path, cache):
     (x, y), (x_test, y_test) = published_zip(tmp_path, "convex")
-    data = sdae.load_dataset("convex", tmp_path)
+    with pytest.warns(sdae.SDAEWarning, match="12 training and 5 test examples, where the published files hold 8000"):
+        data = sdae.load_dataset("convex", tmp_path)
     assert benchmark_store.is_original(data) and data.source.startswith(str(tmp_path / "convex.zip"))
     assert tuple(data.train.shape) == (12, 784) and tuple(data.test.shape) == (5, 784)
     assert data.val_count == 3  # convex's 2,000 validation examples of 8,000: the last quarter
@@ -111,8 +112,30 @@ def test_an_online_machine_downloads_the_zip_once_records_its_checksum_and_refus
     recorded = json.loads((folder / "checksums.json").read_text())
     assert set(recorded) == {"rectangles.zip"}
     published_zip(folder, "rectangles", n_train=10)  # a different copy where the downloaded one was
-    with pytest.raises(DataError, match="differs from the .* recorded"):
+    with pytest.raises(DataError, match="differs from the .* recorded in .* when sdae downloaded it; to accept"):
         sdae.load_dataset("rectangles")
+    recorded.pop("rectangles.zip")  # as the message says
+    (folder / "checksums.json").write_text(json.dumps(recorded))
+    assert len(sdae.load_dataset("rectangles").train) == 10
+
+
+def test_a_run_keeps_the_data_it_was_trained_on_when_the_original_files_arrive(tmp_path, cache, capsys, monkeypatch):
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "pretrain", "--out", run, "--dataset", "rectangles", "--scale", "0.02", "--layers",
+                           "8", "--epochs", "1", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "generated stand-in" in run_cli(capsys, "info", run)[1]
+    (cache / "original").mkdir(parents=True)
+    published_zip(cache / "original", "rectangles")  # the originals turn up later
+    code, _, err = run_cli(capsys, "finetune", run, "--supervised", "--epochs", "1", "--quiet")
+    assert code == 0, err
+    original = tmp_path / "original-run"  # and a run on the originals needs them
+    code, _, err = run_cli(capsys, "pretrain", "--out", original, "--dataset", "rectangles", "--layers", "8",
+                           "--epochs", "1", "--quiet")  # fmt: skip
+    assert code == 0, err
+    monkeypatch.setenv("SDAE_CACHE_DIR", str(tmp_path / "elsewhere"))
+    code, _, err = run_cli(capsys, "evaluate", original)
+    assert code != 0 and "original files (rectangles.zip), which are not found now" in err
 
 
 def test_an_unreachable_server_is_not_asked_again_for_a_day(tmp_path, cache, monkeypatch):

@@ -310,9 +310,24 @@ def test_bench_preset_sets_the_papers_protocol_and_options_given_still_win(cache
                            "--preset", "vincent2010", "--lrs", "0.05", "--noise-levels", "0.25", "--no-extend",
                            "--pretrain-epochs", "1", "--epochs", "1", "--models", "sda3", "--quiet", "--out", out)
     assert code == 0, err
-    options = json.loads(out.read_text())["options"]
-    assert (options["activation"], options["optimizer"], options["schedule"], options["preset"]) == (
-        "sigmoid", "sgd", "constant", "vincent2010")
+    written = json.loads(out.read_text())
+    options = written["options"]
+    assert (options["activation"], options["optimizer"], options["schedule"], options["warmup"], written["preset"]) == (
+        "sigmoid", "sgd", "constant", 0.0, "vincent2010")  # plain SGD at a constant rate, no warm-up
     assert options["lrs"] == [0.05] and options["noise_levels"] == [0.25]  # given on the command line
     code, _, err = run_cli(capsys, "bench", "--models", "sda3,dbn7", "--quiet")
     assert code == 2 and "'dbn7' is not one of them" in err
+    code, _, err = run_cli(capsys, "bench", "--models", "svm", "--no-svm", "--quiet")
+    assert code == 2 and "nothing to run" in err
+
+
+def test_bench_reuses_no_points_measured_on_other_data(cache, tmp_path):
+    from sdae.bench_options import BenchOptions
+    from sdae.commands.bench import bench, known_points
+
+    options = BenchOptions(scale=0.05, units=8, models=("mlp",), lrs=(0.001,), pretrain_epochs=1, epochs=1,
+                           extend=False, device="cpu")
+    earlier = {"options": {}, "rows": [{"problem": "rectangles", "data": "original", "models": {"mlp": {"tried": []}}}]}
+    known = known_points(earlier, options, "earlier.json")
+    with pytest.raises(sdae.UsageError, match="measured on the original data, and this run has the generated data"):
+        bench(["rectangles"], options, known=known)

@@ -67,6 +67,9 @@ def test_every_experiment_writes_its_figure_and_numbers_from_the_command_line(ca
     assert {"pixels, linear", "SdA-3 layer 3, rbf", "SAA-3 layer 1, linear"} <= set(codes)
     code, _, err = run_cli(capsys, "paper", "patches", "--problems", "rectangles", "--quiet")
     assert code != 0 and "does not run on the 2007 problems" in err
+    before = (tmp_path / "svm-codes.json").read_bytes()
+    code, _, err = run_cli(capsys, "paper", "svm-codes", "--out", tmp_path, "--quiet")
+    assert code != 0 and "svm-codes.json already exists" in err and (tmp_path / "svm-codes.json").read_bytes() == before
 
 
 def test_depth_and_width_covers_every_depth_and_pretraining(cache):
@@ -129,6 +132,8 @@ def test_sdae_sample_writes_the_picture_and_the_samples(mnist_path, tmp_path, ca
                    "--quiet")[0] == 0  # fmt: skip
     code, _, err = run_cli(capsys, "sample", relu, "--out", tmp_path / "r.png")
     assert code != 0 and "--activation sigmoid" in err and not (tmp_path / "r.png").exists()
+    code, _, err = run_cli(capsys, "sample", run, "--out", tmp_path / "s2.npz", "--data-dir", mnist_path)
+    assert code != 0 and "ending in .png" in err
 
 
 def test_an_unknown_experiment_is_refused():

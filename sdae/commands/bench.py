@@ -59,17 +59,18 @@ class BenchRow:
 # the options that decide the networks: an earlier run's points can be reused only where these agree
 NETWORK_OPTIONS = (
     "scale", "units", "activation", "pretrain_epochs", "epochs", "patience", "pretrain_lr", "seed", "optimizer",
-    "schedule",
+    "schedule", "warmup",
 )  # fmt: skip
 
 
-def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, dict[str, list[dict]]]:
-    """The points an earlier bench's table file (`where`) tried, per problem and model, after checking its options
-    agree. Files written before the other columns existed (SdA-3 only, `sda3_valid`) are read too."""
+def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, dict]:
+    """The points an earlier bench's table file (`where`) tried, per problem and model (and under the key `data`,
+    which data each problem used), after checking its options agree. Files written before the other columns
+    existed (SdA-3 only, `sda3_valid`, the generated data) are read too."""
     try:
         theirs, rows = earlier["options"], earlier["rows"]
         differ = [k for k in NETWORK_OPTIONS if k in theirs and theirs[k] != getattr(options, k)]
-        points: dict[str, dict[str, list[dict]]] = {}
+        points: dict[str, dict] = {}
         for row in rows:
             by_model = {"sda3": row["sda3_valid"]} if "sda3_valid" in row else {
                 name: result["tried"] for name, result in row["models"].items() if name in NETWORK_MODELS
@@ -77,7 +78,7 @@ def known_points(earlier: dict, options: BenchOptions, where: str) -> dict[str, 
             points[row["problem"]] = {
                 name: [{k: float(t[k]) for k in ("noise", "lr", "valid")} | {"epoch": int(t["epoch"])} for t in tried]
                 for name, tried in by_model.items()
-            }
+            } | {"data": row.get("data", "generated")}
     except (KeyError, TypeError, ValueError, AttributeError):
         raise UsageError(f"{where}: not a table that a bench with a learning-rate search wrote") from None
     if differ:
@@ -107,7 +108,7 @@ def bench(
     options: BenchOptions | None = None,
     hooks: Hooks | None = None,
     on_row: Callable[[BenchRow], None] | None = None,
-    known: dict[str, dict[str, list[dict]]] | None = None,
+    known: dict[str, dict] | None = None,
     on_model: Callable[[str, str, ModelResult], None] | None = None,
 ) -> list[BenchRow]:
     """Run the protocol above for each of `options.models` on each problem (data read or generated on first use); rows
@@ -125,6 +126,12 @@ def bench(
         assert dataset.val_count is not None and dataset.test is not None  # the published splits
         sizes = (len(dataset.train) - dataset.val_count, dataset.val_count, len(dataset.test))
         data = "original" if benchmark_store.is_original(dataset) else "generated"
+        earlier_data = (known or {}).get(name, {}).get("data", data)
+        if earlier_data != data:
+            raise UsageError(
+                f"{name}: the earlier table's points were measured on the {earlier_data} data, and this run has the "
+                f"{data} data; they cannot be reused"
+            )
         row = BenchRow(name, sizes, data, paper_noise=PAPER[name].get("noise"))
         problem = Problem(dataset, device) if any(m in NETWORK_MODELS for m in models) else None
         for model in models:

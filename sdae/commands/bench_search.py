@@ -138,7 +138,7 @@ def search(
     patience = None if options.patience is None else round(options.patience * factor)
     sgd = options.optimizer == Optimizer.SGD  # plain SGD, as the paper's: no momentum
     optimizer, momentum = options.optimizer, 0.0 if sgd else TrainOptions.momentum
-    warmup = TrainOptions.warmup * factor
+    warmup = options.warmup * factor
     activation = model.activation or options.activation
     stacks: dict[float, tuple[StackedDenoisingAutoencoder, torch.Tensor]] = {}
     tried: list[dict] = []

@@ -35,6 +35,8 @@ def sample_run(
     from sdae.report import figures
     from sdae.report.samples import plot_samples
 
+    if Path(out).suffix.lower() != ".png":
+        raise UsageError(f"`out` {out} is the picture: give a name ending in .png (the samples go beside it, .npz)")
     path = check_output(out, overwrite)
     arrays = check_output(Path(path).with_suffix(".npz"), overwrite)
     if examples < 1 or samples < 1:

@@ -59,8 +59,8 @@ def verified(problem: str, model: str) -> bool:
     return (problem, model) in VERIFIED
 
 
-# The paper's own protocol (section 5): sigmoid units, plain SGD at a constant rate, its grids. Budgets stay epochs
-# of the MNIST problems' 10,000 training examples, as every bench's (`sdae.commands.bench`).
+# The paper's own protocol (section 5): sigmoid units, plain SGD at a constant rate (no warm-up), its grids. Budgets
+# stay epochs of the MNIST problems' 10,000 training examples, as every bench's (`sdae.commands.bench`).
 PRESETS = MappingProxyType(
     {
         "vincent2010": MappingProxyType(
@@ -71,12 +71,8 @@ PRESETS = MappingProxyType(
                 "pretrain_lr": 0.01,
                 "lrs": (0.005, 0.01, 0.05, 0.1),
                 "noise_levels": (0.10, 0.25, 0.40),
+                "warmup": 0.0,
             }
         )
     }
 )
-
-
-def preset_options(name: str) -> dict:
-    """The bench options a named protocol sets (`preset` included); raises KeyError for an unknown name."""
-    return {**PRESETS[name], "preset": name}

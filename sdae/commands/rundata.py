@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import torch
 
-from sdae.data import Dataset, Examples, load_dataset, split_indices
+from sdae.data import Dataset, Examples, benchmark_store, load_dataset, split_indices
 from sdae.errors import DataError
 from sdae.model import MAX_CLASSES
-from sdae.options import RunConfig
+from sdae.options import BENCHMARK_PROBLEMS, RunConfig
 from sdae.records import DataFacts
 
 
@@ -77,7 +77,10 @@ def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None 
             f"dataset file {data.dataset} does not exist; the run was trained on it: if it moved, point "
             "the run at its new place with `dataset`"
         )
-    dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale, data.scaling)
+    origin = "auto"
+    if recorded is not None and data.dataset in BENCHMARK_PROBLEMS:  # the data it was trained on, not the other
+        origin = "original" if (recorded.source or "").endswith(benchmark_store.ORIGINAL) else "generated"
+    dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale, data.scaling, origin)
     if recorded is not None:
         _check_same(dataset, recorded)
     setup = torch.Generator().manual_seed(config.seed)

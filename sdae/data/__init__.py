@@ -49,6 +49,7 @@ def load_dataset(
     limit: int | None = None,
     scale: float = 1.0,
     scaling: str = "global",
+    origin: str = "auto",
 ) -> Dataset:
     """Load a dataset by name (`mnist`, `digits`, `patches`, one of the 2007 benchmark problems in
     `variants.NAMES`, made at `scale` times the published sizes) or from a `.npz`/`.npy` path, a folder of
@@ -56,13 +57,16 @@ def load_dataset(
 
     `scaling`: "global" (each dataset's own rule: bytes / 255, digits / 16, a file's values by
     `fit_scaling`'s global rule), "feature" (every feature min-max scaled on its own, from the
-    training examples) or "none" (the values as stored: real-valued data, for an affine output). Raises UsageError for an unknown name or option, DataError for unusable data.
+    training examples) or "none" (the values as stored: real-valued data, for an affine output). `origin`, for
+    the 2007 problems: "original" (the published files), "generated" (sdae's stand-in), or "auto" (the original
+    files where found, see `sdae.data.benchmark_store`). Raises UsageError for an unknown name or option,
+    DataError for unusable data.
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UsageError(f"`limit` must be a positive number of examples, got {limit!r}")
     if scaling not in ("global", "feature", "none"):
         raise UsageError(f"`scaling` must be global, feature or none, got {scaling!r}")
-    dataset = _load(spec, data_dir, limit, scale, scaling)
+    dataset = _load(spec, data_dir, limit, scale, scaling, origin)
     if scaling == "feature" and not dataset.scaling.per_feature:
         dataset = replace(dataset, scaling=_feature_scaling(dataset))
     if scaling == "none":
@@ -77,7 +81,7 @@ def _feature_scaling(dataset: Dataset) -> Scaling:
     return fit_scaling(low, high, False, "feature", dataset.name)
 
 
-def _load(spec: str, data_dir, limit: int | None, scale: float, scaling: str) -> Dataset:
+def _load(spec: str, data_dir, limit: int | None, scale: float, scaling: str, origin: str) -> Dataset:
     if spec == "mnist":
         return mnist.load(data_dir, limit)
     if spec == "digits":
@@ -89,7 +93,7 @@ def _load(spec: str, data_dir, limit: int | None, scale: float, scaling: str) ->
     if spec in variants.NAMES:
         from sdae.data import benchmark_store
 
-        return benchmark_store.load(spec, scale, data_dir, limit)
+        return benchmark_store.load(spec, scale, data_dir, limit, origin)
     if os.path.isdir(spec) and not str(spec).endswith(".npy") and folders.holds_images(spec):
         return folders.load(spec, limit)
     if str(spec).endswith((".npz", ".npy")) or os.path.isdir(spec):

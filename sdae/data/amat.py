@@ -6,18 +6,20 @@ one zip holding a training file (training then validation examples) and a test f
 (`ORIGINALS`). Where they are looked for, in order: `data_dir` if given, else `$SDAE_DATA_DIR`, and
 the cache folder (`sdae.data.benchmark_store.cache_dir()/original`); the zip or the two `.amat`
 files themselves are taken. A missing zip is downloaded into the cache folder when the machine is
-online (`download`), and its SHA-256 recorded in `checksums.json` beside it on first download, so
-a later, different copy is refused. Reading never executes anything from a file: numbers only.
+online (`download`), and its SHA-256 recorded in `checksums.json` beside it, so a later, different
+download or copy there is refused. Reading never executes anything from a file: numbers only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import os
 import time
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from types import MappingProxyType
 
@@ -72,8 +74,8 @@ def read_amat(text: bytes | str, where: str, classes: int) -> tuple[np.ndarray, 
         text = text.decode("ascii", errors="replace")
     try:
         rows = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2)
-    except ValueError as e:  # numpy names the line: a wrong number of values, or a value that is not a number
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else "not numbers"
+    except ValueError as e:  # numpy says where: a wrong number of values, or a value that is not a number
+        reason = (str(e).strip().splitlines() or ["values that are not numbers"])[-1].split(";")[0].rstrip(".")
         raise DataError(f"{where}: {reason}; the file is damaged or not a 2007 benchmark file") from None
     if rows.size == 0:
         raise DataError(f"{where}: holds no examples")
@@ -122,23 +124,25 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_recorded(path: Path, data: bytes) -> None:
-    """Record the zip's SHA-256 on first sight (in `checksums.json` beside it), refuse a copy that differs later."""
+def check_recorded(path: Path, data: bytes, record: bool = False) -> None:
+    """Refuse a zip whose SHA-256 differs from the one recorded in `checksums.json` beside it when sdae downloaded
+    it; `record`: a fresh download's, written there if none is."""
     manifest = path.parent / "checksums.json"
     recorded = read_json(manifest) if manifest.exists() else {}
     digest = _sha256(data)
     if recorded.get(path.name) not in (None, digest):
         raise DataError(
             f"{path}: SHA-256 {digest[:12]}... differs from the {recorded[path.name][:12]}... recorded in {manifest} "
-            "on first download; delete the zip to download it again"
+            f"when sdae downloaded it; to accept this copy, delete the {path.name} entry from {manifest.name}"
         )
-    if path.name not in recorded:
+    if record and path.name not in recorded:
         atomic_write_json(manifest, {**recorded, path.name: digest})
 
 
 def download(name: str, cache: Path) -> bool:
     """Download the problem's zip into `cache` (True), or give up quietly offline (False; not tried again for a
-    day, `RETRY_AFTER`, so an offline machine does not wait at every use)."""
+    day, `RETRY_AFTER`, so an offline machine does not wait at every use). A download whose checksum differs from
+    an earlier download's is refused (DataError)."""
     zip_name = ORIGINALS[name][0]
     failed = cache / f"{zip_name}.unreachable"
     if failed.exists() and time.time() - failed.stat().st_mtime < RETRY_AFTER:
@@ -146,13 +150,14 @@ def download(name: str, cache: Path) -> bool:
     try:
         with urllib.request.urlopen(BASE_URL + zip_name, timeout=TIMEOUT) as response:  # noqa: S310 (a fixed http URL)
             data = response.read()
-        zipfile.ZipFile(io.BytesIO(data)).testzip()
-    except (OSError, zipfile.BadZipFile, ValueError):
+        if zipfile.ZipFile(io.BytesIO(data)).testzip() is not None:
+            raise zipfile.BadZipFile("a member fails its CRC check")
+    except (OSError, http.client.HTTPException, zipfile.BadZipFile, zlib.error, ValueError):
         cache.mkdir(parents=True, exist_ok=True)
         failed.touch()
         return False
     cache.mkdir(parents=True, exist_ok=True)
-    check_recorded(cache / zip_name, data)
+    check_recorded(cache / zip_name, data, record=True)
     atomic_write_bytes(cache / zip_name, data)
     failed.unlink(missing_ok=True)
     return True

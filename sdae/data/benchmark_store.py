@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +28,7 @@ import torch
 
 from sdae.data import amat, mnist, variants
 from sdae.data.dataset import Dataset, Scaling
-from sdae.errors import DataError, UsageError
+from sdae.errors import DataError, SDAEWarning, UsageError
 from sdae.files import atomic_write_bytes, atomic_write_json, read_json
 from sdae.options import SCALE
 
@@ -127,7 +128,8 @@ def is_original(dataset: Dataset) -> bool:
 
 def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.ndarray], str] | None:
     """The problem from its original files, the first `scale` of each published split, or None where there are none."""
-    found = amat.find(name, data_dir, cache_dir() / "original", online=not os.environ.get("SDAE_OFFLINE"))
+    offline = os.environ.get("SDAE_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+    found = amat.find(name, data_dir, cache_dir() / "original", online=not offline)
     if found is None:
         return None
     train_text, test_text, where = found
@@ -136,7 +138,16 @@ def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.nda
     x_test, y_test = amat.read_amat(test_text, f"{where}: {amat.ORIGINALS[name][2]}", classes)
     if name in amat.TRANSPOSED:
         x, x_test = (v.reshape(-1, 28, 28).transpose(0, 2, 1).reshape(len(v), -1) for v in (x, x_test))
-    n_train, n_valid, _ = variants.SPLITS.get(name, variants.SPLITS["default"])
+    n_train, n_valid, n_test = variants.SPLITS.get(name, variants.SPLITS["default"])
+    if (len(x), len(x_test)) != (n_train + n_valid, n_test):
+        warnings.warn(
+            SDAEWarning(
+                f"{where}: {len(x)} training and {len(x_test)} test examples, where the published files hold "
+                f"{n_train + n_valid} and {n_test}; using them as they are, the last {n_valid / (n_train + n_valid):.0%} "
+                "of the training file for validation"
+            ),
+            stacklevel=4,
+        )
     val_count = max(1, round(len(x) * n_valid / (n_train + n_valid)))  # the published split's share, last
     keep_train, keep_val, keep_test = (max(1, round(n * scale)) for n in (len(x) - val_count, val_count, len(x_test)))
     cut = len(x) - val_count
@@ -151,11 +162,21 @@ def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.nda
     return arrays, where + ORIGINAL
 
 
-def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None) -> Dataset:
+def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None, origin: str = "auto") -> Dataset:
     """The benchmark problem as a Dataset; `limit` keeps the first examples of the training part
-    (the published validation examples are always kept whole). Raises DataError for a damaged original file."""
+    (the published validation examples are always kept whole). `origin`: "auto" (the original files where they
+    are found or can be downloaded, else the generated stand-in), "original" or "generated" (that one only: a
+    run reopens the data it was trained on). Raises DataError for a damaged original file, or for "original"
+    where there are none."""
     scale = check_scale(scale)
-    original = original_arrays(name, scale, data_dir) if name in amat.ORIGINALS else None
+    if origin not in ("auto", "original", "generated"):
+        raise UsageError(f"`origin` must be auto, original or generated, got {origin!r}")
+    original = original_arrays(name, scale, data_dir) if origin != "generated" else None
+    if original is None and origin == "original":
+        raise DataError(
+            f"{name} was used from its original files ({amat.ORIGINALS[name][0]}), which are not found now; put the "
+            f"zip in `data_dir` (or SDAE_DATA_DIR, or {cache_dir() / 'original'})"
+        )
     if original is not None:
         arrays, source = original
     else:

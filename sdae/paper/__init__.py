@@ -47,12 +47,19 @@ def run(
     options: BenchOptions | None = None,
     problems: tuple[str, ...] | None = None,
     hooks: Hooks | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Run experiment `name` and write `<out>/<name>.json` and `<out>/<name>.png`; returns their paths.
-    `problems` (the 2007 problems' names) replaces the experiment's own where it runs on them."""
+    `problems` (the 2007 problems' names) replaces the experiment's own where it runs on them. Raises UsageError
+    before anything runs where those files exist and not `overwrite`."""
     from sdae.paper.common import write
 
     function = experiment(name)
+    existing = [
+        Path(out) / f"{name}{suffix}" for suffix in (".json", ".png") if (Path(out) / f"{name}{suffix}").exists()
+    ]
+    if existing and not overwrite:
+        raise UsageError(f"{existing[0]} already exists; pass `overwrite=True` to replace it, or choose another `out`")
     options = (options or BenchOptions(scale=0.1, units=500)).validate()
     on_problems = EXPERIMENTS[name][2]
     if problems and not on_problems:

@@ -7,6 +7,9 @@
 #   3. the paper's SdA-3 on MNIST (benchmarks/paper_mnist.sh: 784-1000-1000-1000, masking 25%,
 #      15 pretraining epochs per pair, 50 supervised);
 #   4. where there are two GPUs or more: torchrun --nproc-per-node 2 (NCCL) pretraining and fine-tuning.
+# The whole of Table 3 and the paper's other experiments at full scale are sibling scripts, run on their own (each
+# longer than this one's ten minutes): SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10 DEVICE=cuda
+# bash benchmarks/table3.sh, and the same settings for benchmarks/paper_experiments.sh (LRS=0.001,0.002,0.004).
 # Installs nothing: run it from the repository root with sdae installed in .venv (or set PYTHON), MNIST
 # in $SDAE_DATA_DIR. DEVICE=cpu QUICK=1 runs the same steps, tiny, to check the script itself.
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh            # results in benchmarks/results/gpu.json

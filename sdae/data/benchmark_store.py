@@ -170,7 +170,7 @@ def load(name: str, scale: float = 1.0, data_dir=None, limit: int | None = None,
     where there are none."""
     scale = check_scale(scale)
     if origin not in ("auto", "original", "generated"):
-        raise UsageError(f"`origin` must be auto, original or generated, got {origin!r}")
+        raise UsageError(f"origin must be auto, original or generated, got {origin!r}")
     original = original_arrays(name, scale, data_dir) if origin != "generated" else None
     if original is None and origin == "original":
         raise DataError(

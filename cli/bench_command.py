@@ -91,6 +91,13 @@ def _line(problem: str, model: str, result) -> str:
     help="Where validation's choice lies on the grid's edge, try one step beyond it, and on while the "
     "validation error falls.",
 )
+@click.option(
+    "--batch-size",
+    type=int,
+    default=_default("batch_size"),
+    show_default=True,
+    help="Examples a batch, every problem and stage (budgets count updates).",
+)
 @click.option("--seed", type=int, default=_default("seed"), show_default=True)
 @click.option("--device", default=_default("device"), show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(

@@ -38,6 +38,7 @@ class BenchOptions:
     optimizer: Optimizer = option(Optimizer.ADAM, one_of(Optimizer))  # pretraining and fine-tuning
     schedule: Schedule = option(Schedule.COSINE, one_of(Schedule))  # fine-tuning's learning rate over its epochs
     warmup: float = option(5.0, number(0))  # epochs over which each stage's learning rate rises (scaled as budgets)
+    batch_size: int = option(128, whole(1))  # examples a batch, every problem and stage (budgets count updates)
 
     def validate(self) -> BenchOptions:
         check_fields(self)

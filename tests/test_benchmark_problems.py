@@ -312,8 +312,8 @@ def test_bench_preset_sets_the_papers_protocol_and_options_given_still_win(cache
     assert code == 0, err
     written = json.loads(out.read_text())
     options = written["options"]
-    assert (options["activation"], options["optimizer"], options["schedule"], options["warmup"], written["preset"]) == (
-        "sigmoid", "sgd", "constant", 0.0, "vincent2010")  # plain SGD at a constant rate, no warm-up
+    assert (options["activation"], options["optimizer"], options["schedule"], options["warmup"], written["preset"],
+            options["batch_size"]) == ("sigmoid", "sgd", "constant", 0.0, "vincent2010", 10)  # plain SGD, constant
     assert options["lrs"] == [0.05] and options["noise_levels"] == [0.25]  # given on the command line
     code, _, err = run_cli(capsys, "bench", "--models", "sda3,dbn7", "--quiet")
     assert code == 2 and "'dbn7' is not one of them" in err

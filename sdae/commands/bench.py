@@ -59,7 +59,7 @@ class BenchRow:
 # the options that decide the networks: an earlier run's points can be reused only where these agree
 NETWORK_OPTIONS = (
     "scale", "units", "activation", "pretrain_epochs", "epochs", "patience", "pretrain_lr", "seed", "optimizer",
-    "schedule", "warmup",
+    "schedule", "warmup", "batch_size",
 )  # fmt: skip
 
 

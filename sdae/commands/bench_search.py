@@ -69,7 +69,6 @@ NETWORK_MODELS = MappingProxyType(
 MODELS = ("svm", *NETWORK_MODELS)  # Table 3's columns, in the order they are run and printed
 
 REFERENCE_TRAIN = variants.SPLITS["default"][0]  # budgets are epochs at this training size (times the scale)
-BATCH = 128  # examples a batch for every problem: budgets count updates (`epochs_factor`)
 MAX_NOISE = 0.85  # the masking grid is not extended past this level
 EXTENSION_ROUNDS = 3
 
@@ -154,7 +153,7 @@ def search(
             if model.pretraining is not None:
                 train_options = TrainOptions(
                     epochs=pretrain_epochs,
-                    batch_size=BATCH,
+                    batch_size=options.batch_size,
                     lr=options.pretrain_lr,
                     warmup=warmup,
                     optimizer=optimizer,
@@ -176,7 +175,7 @@ def search(
         generator.set_state(state)  # every learning rate sees the same order
         train_options = TrainOptions(
             epochs=epochs,
-            batch_size=BATCH,
+            batch_size=options.batch_size,
             lr=lr,
             schedule=options.schedule,
             warmup=warmup,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from sdae.bench_options import BenchOptions
-from sdae.commands.bench_search import BATCH, NetworkModel, epochs_factor
+from sdae.commands.bench_search import NetworkModel, epochs_factor
 from sdae.commands.paper_table import paper_figure
 from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
@@ -26,7 +26,7 @@ def _stack(problem, options: BenchOptions, model: NetworkModel, level: float, ho
     stack = StackedDenoisingAutoencoder([problem.input_dim] + [options.units] * model.depth, generator=setup,
                                         activation=options.activation).to(problem.device)  # fmt: skip
     epochs = round(options.pretrain_epochs * epochs_factor(problem.cut, options.scale))
-    train = TrainOptions(epochs=epochs, batch_size=BATCH, lr=options.pretrain_lr)
+    train = TrainOptions(epochs=epochs, batch_size=options.batch_size, lr=options.pretrain_lr)
     pretrain(stack, problem.train, problem.val, model.corruption(level), train,
              torch.Generator(device=problem.device).manual_seed(options.seed), hooks=hooks,
              criterion=Criterion(kind=model.pretraining or "dae"))  # fmt: skip

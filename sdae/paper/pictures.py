@@ -77,7 +77,7 @@ def _one_layer(
 
 
 def _panels(title: str, panels: dict[str, torch.Tensor], shape: tuple[int, int], tiles: int = 100) -> SDAEFigure:
-    rows, columns = grid_shape(len(panels))
+    rows, columns = (1, len(panels)) if len(panels) <= 4 else grid_shape(len(panels))
     fig = SDAEFigure(figsize=(3.2 * columns, 3.4 * rows))
     axes = np.asarray(fig.subplots(rows, columns, squeeze=False)).ravel()
     for ax, (name, weights) in zip(axes, panels.items(), strict=False):

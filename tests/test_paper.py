@@ -139,3 +139,12 @@ def test_sdae_sample_writes_the_picture_and_the_samples(mnist_path, tmp_path, ca
 def test_an_unknown_experiment_is_refused():
     with pytest.raises(UsageError, match="unknown experiment 'tzanetakis'"):
         sdae.paper.experiment("tzanetakis")
+
+
+def test_the_samples_experiment_draws_every_stack_and_judges_its_samples(mnist_path):
+    from sdae.paper.pictures import samples
+
+    options = BenchOptions(scale=0.02, units=16, pretrain_epochs=1, data_dir=str(mnist_path))
+    result = samples(options, examples=2, each=2)
+    assert set(result.numbers["stacks"]) == {"SAA-3", "SdA-3", "DBN-3"}
+    assert all(0 <= s["same_class"] <= 1 for s in result.numbers["stacks"].values()) and result.figure is not None

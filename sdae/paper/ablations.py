@@ -100,7 +100,6 @@ def depth_width(
 ) -> Experiment:  # fmt: skip
     kinds = {"no pretraining": (None, False), "ordinary autoencoders": ("ae", False), "denoising": ("dae", True)}
     rows: dict[str, dict] = {}
-    figures = []
     fig = SDAEFigure(figsize=(4 * len(widths), 3.5))
     axes = fig.subplots(1, len(widths), squeeze=False)[0]
     for name in problems:
@@ -124,7 +123,6 @@ def depth_width(
     axes[0].set_ylabel("test error (%), 95% interval")
     axes[0].legend(fontsize=7)
     fig.suptitle("Depth and width (Figure 10)", fontsize=10)
-    figures.append(fig)
     return Experiment({"problems": rows}, fig)
 
 

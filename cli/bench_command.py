@@ -10,7 +10,7 @@ from sdae.choices import BenchModel, Optimizer, Preset, Schedule
 from sdae.errors import UsageError
 from sdae.options import BENCHMARK_PROBLEMS, Activation, to_dict
 
-from .options import Names, Numbers, build, given, progress, values
+from .options import Names, budget_options, build, given, progress, values
 
 
 def _default(name: str):
@@ -37,12 +37,7 @@ def _line(problem: str, model: str, result) -> str:
     show_default=True,
     help="Benchmark problems, separated by commas.",
 )
-@click.option(
-    "--scale", type=float, default=_default("scale"), show_default=True, help="Fraction of the published split sizes."
-)
-@click.option(
-    "--units", type=int, default=_default("units"), show_default=True, help="Units in each of the three hidden layers."
-)
+@budget_options(units_help=" (DBN-1 has one hidden layer, the others three)", noise_help=" (SdA-3)")
 @click.option(
     "--activation",
     type=values(Activation),
@@ -51,38 +46,11 @@ def _line(problem: str, model: str, result) -> str:
     help="Hidden units: relu, or the paper's sigmoid.",
 )
 @click.option(
-    "--noise-levels",
-    type=Numbers("0.1,0.25,0.4"),
-    default=",".join(f"{v:g}" for v in _default("noise_levels")),
-    show_default=True,
-    help="Masking fractions; the validation split chooses one per problem.",
-)
-@click.option(
-    "--pretrain-epochs", type=int, default=_default("pretrain_epochs"), show_default=True, help="Epochs per pair."
-)
-@click.option(
-    "--epochs", type=int, default=_default("epochs"), show_default=True, help="Supervised fine-tuning epochs, at most."
-)
-@click.option(
-    "--patience",
-    type=int,
-    default=_default("patience"),
-    show_default=True,
-    help="Stop fine-tuning after N epochs without a better validation error.",
-)
-@click.option(
     "--pretrain-lr",
     type=float,
     default=_default("pretrain_lr"),
     show_default=True,
     help="The learning rate of pretraining (Adam, or --optimizer sgd).",
-)
-@click.option(
-    "--lrs",
-    type=Numbers("0.0005,0.002"),
-    default=",".join(f"{v:g}" for v in _default("lrs")),
-    show_default=True,
-    help="Fine-tuning learning rates; the validation split chooses one per problem and model.",
 )
 @click.option(
     "--extend/--no-extend",
@@ -98,8 +66,6 @@ def _line(problem: str, model: str, result) -> str:
     show_default=True,
     help="Examples a batch, every problem and stage (budgets count updates).",
 )
-@click.option("--seed", type=int, default=_default("seed"), show_default=True)
-@click.option("--device", default=_default("device"), show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option(
     "--data-dir",
     type=click.Path(),

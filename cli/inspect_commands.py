@@ -10,7 +10,7 @@ import click
 import sdae
 from sdae.options import TrainOptions
 
-from .options import working_on
+from .options import moved_data_options, working_on
 
 
 @click.command()
@@ -114,8 +114,7 @@ def _options_text(o: TrainOptions) -> str:
 @click.command()
 @click.argument("run", type=click.Path())
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON, for scripts.")
 def evaluate(run, device, data_dir, dataset, as_json):
     """Test-set reconstruction error of RUN on clean and corrupted inputs (writes RUN/evaluation.json)."""
@@ -145,8 +144,7 @@ def evaluate(run, device, data_dir, dataset, as_json):
 
 @click.command()
 @click.argument("run", type=click.Path())
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 def visualize(run, data_dir, dataset):
     """Write RUN/figures/: filters, deeper filters, denoised digits, training curves, a map of the codes."""
     working_on(run)
@@ -178,8 +176,7 @@ def visualize(run, data_dir, dataset):
     help="The .npz file to write (codes; labels; for images files, and classes).",
 )
 @click.option("--device", default=None, help="auto, cpu or cuda.  [default: the run's]")
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 @click.option("--overwrite", is_flag=True, help="Replace the --out file if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar (--input).")
 def encode(run, layer, split, input, out, device, data_dir, dataset, overwrite, quiet):
@@ -223,8 +220,7 @@ def encode(run, layer, split, input, out, device, data_dir, dataset, overwrite, 
 @click.argument("run", type=click.Path())
 @click.option("--train-size", type=int, default=10000, show_default=True, help="Training examples for every SVM.")
 @click.option("--test-size", type=int, default=None, help="Test examples to score on.  [default: all]")
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 @click.option(
     "--weights",
     type=click.Choice(["pretrained", "finetuned"]),

@@ -200,6 +200,57 @@ def training_options(f):
     return f
 
 
+def budget_options(
+    scale: float | None = None,
+    units: int | None = None,
+    scale_help: str = "",
+    units_help: str = "",
+    noise_help: str = "",
+):
+    """The options `sdae bench` and `sdae paper` share, each defaulting to `BenchOptions`' own (`scale` and `units`
+    may be given other defaults): sizes, budgets, the grids validation chooses from, seed and device."""
+    from sdae.bench_options import BenchOptions
+    from sdae.checks import default_of
+
+    def default(name: str):
+        return default_of(BenchOptions, name)
+
+    numbers = lambda name: ",".join(f"{v:g}" for v in default(name))  # noqa: E731
+    options = [
+        click.option("--scale", type=float, default=scale or default("scale"), show_default=True,
+                     help=f"Fraction of the published split sizes{scale_help}."),
+        click.option("--units", type=int, default=units or default("units"), show_default=True,
+                     help=f"Units a hidden layer{units_help}."),
+        click.option("--noise-levels", type=Numbers("0.1,0.25,0.4"), default=numbers("noise_levels"),
+                     show_default=True, help=f"Masking (and salt-and-pepper) levels{noise_help}; validation chooses one."),
+        click.option("--pretrain-epochs", type=int, default=default("pretrain_epochs"), show_default=True,
+                     help="Epochs per pair."),
+        click.option("--epochs", type=int, default=default("epochs"), show_default=True,
+                     help="Supervised fine-tuning epochs, at most."),
+        click.option("--patience", type=int, default=default("patience"), show_default=True,
+                     help="Stop fine-tuning after N epochs without a better validation error."),
+        click.option("--lrs", type=Numbers("0.0005,0.002"), default=numbers("lrs"), show_default=True,
+                     help="Fine-tuning learning rates; validation chooses one for each point."),
+        click.option("--seed", type=int, default=default("seed"), show_default=True),
+        click.option("--device", default=default("device"), show_default=True, help="auto, cpu, cuda or cuda:N."),
+    ]  # fmt: skip
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def moved_data_options(f):
+    """--data-dir and --dataset for a command on an existing run: where its data is now, if it moved."""
+    f = click.option(
+        "--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved."
+    )(f)
+    return click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")(f)
+
+
 def refuse_with_resume(ctx: click.Context, allowed: tuple[str, ...]) -> None:
     ignored = [name for name in given(ctx) if name not in allowed]
     if ignored:

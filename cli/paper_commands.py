@@ -6,7 +6,7 @@ import click
 
 from sdae.paper import EXPERIMENTS
 
-from .options import Numbers, build, progress, working_on
+from .options import budget_options, build, moved_data_options, progress, working_on
 
 
 @click.command()
@@ -29,8 +29,7 @@ from .options import Numbers, build, progress, working_on
 @click.option("--layer", type=int, default=None, help="Generate from this layer's code.  [default: the top]")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace files already there.")
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 def sample(run, **params):
     """Generate samples from RUN's stack of sigmoid units: each test example's top code, its units sampled as
     Bernoulli variables, then each layer below through the decoders (Vincent et al. 2010, section 7)."""
@@ -54,45 +53,13 @@ def sample(run, **params):
     help="Folder for NAME.png and NAME.json.",
 )
 @click.option("--problems", default=None, help="2007 problems, separated by commas.  [default: the experiment's own]")
-@click.option(
-    "--scale",
-    type=float,
-    default=0.1,
-    show_default=True,
-    help="Fraction of the published split sizes (MNIST experiments: of the 60,000 digits).",
+@budget_options(
+    scale=0.1,
+    units=500,
+    scale_help=" (MNIST experiments: of the 60,000 digits)",
+    units_help=" (depth-width: its own widths, 250,500,1000; patches: 50 and 200, the paper's)",
+    noise_help=" (noise-level: its own, 0 to 70%; noisy-inputs: 25%)",
 )
-@click.option(
-    "--units",
-    type=int,
-    default=500,
-    show_default=True,
-    help="Units a hidden layer (depth-width: its own widths, 250,500,1000; patches: 50 and 200, the paper's).",
-)
-@click.option("--pretrain-epochs", type=int, default=15, show_default=True, help="Epochs per pair.")
-@click.option("--epochs", type=int, default=50, show_default=True, help="Supervised fine-tuning epochs, at most.")
-@click.option(
-    "--patience",
-    type=int,
-    default=10,
-    show_default=True,
-    help="Stop fine-tuning after N epochs without a better validation error.",
-)
-@click.option(
-    "--lrs",
-    type=Numbers("0.001,0.002"),
-    default="0.001,0.002,0.004",
-    show_default=True,
-    help="Fine-tuning learning rates; validation chooses one for each point.",
-)
-@click.option(
-    "--noise-levels",
-    type=Numbers("0.1,0.25,0.4"),
-    default="0.1,0.25,0.4",
-    show_default=True,
-    help="Masking (and salt-and-pepper) levels where the experiment searches one.",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Folder with MNIST's IDX files.")
 @click.option("--overwrite", is_flag=True, help="Replace NAME.png and NAME.json where they exist.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")

@@ -24,6 +24,7 @@ from .options import (
     build,
     given,
     lay_over,
+    moved_data_options,
     progress,
     refuse_with_resume,
     training_options,
@@ -181,8 +182,7 @@ def pretrain(ctx: click.Context, **params):
 @click.option("--epochs", type=int, default=120, show_default=True)
 @training_options
 @click.option("--noise", multiple=True, default=None, help="Override the run's noise (same forms as pretrain).")
-@click.option("--data-dir", type=click.Path(), default=None, help="Where MNIST is now, if it moved.")
-@click.option("--dataset", type=click.Path(), default=None, help="Where the run's own data file is now, if it moved.")
+@moved_data_options
 @click.option("--supervised", is_flag=True, help="Train a softmax layer on the top code and every layer on the labels.")
 @click.option(
     "--patience", type=int, default=None, help="Supervised: stop after N epochs without a better validation error."

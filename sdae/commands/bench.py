@@ -125,7 +125,7 @@ def bench(
         dataset = benchmark_store.load(name, options.scale, options.data_dir)
         assert dataset.val_count is not None and dataset.test is not None  # the published splits
         sizes = (len(dataset.train) - dataset.val_count, dataset.val_count, len(dataset.test))
-        data = "original" if benchmark_store.is_original(dataset) else "generated"
+        data = benchmark_store.origin(dataset.source)
         earlier_data = (known or {}).get(name, {}).get("data", data)
         if earlier_data != data:
             raise UsageError(

@@ -30,7 +30,7 @@ from sdae.data import variants
 from sdae.data.dataset import Dataset
 from sdae.loop import Hooks
 from sdae.model import StackedDenoisingAutoencoder
-from sdae.options import Activation, Criterion, Optimizer, TrainOptions
+from sdae.options import Activation, Criterion, Optimizer, Schedule, TrainOptions
 from sdae.stages import best_record, classification_scores, pretrain, supervised_finetune
 
 
@@ -124,6 +124,48 @@ class Problem:
         self.input_dim, self.device = dataset.input_dim, device
 
 
+def stage_options(
+    options: BenchOptions, factor: float, epochs: int, lr: float, schedule: Schedule = Schedule.CONSTANT
+) -> TrainOptions:
+    """One stage's optimizer options under the bench's: its batch size, warm-up in epochs scaled as the budgets
+    (`factor`), and plain SGD (no momentum, the paper's) where `options.optimizer` is sgd."""
+    momentum = 0.0 if options.optimizer == Optimizer.SGD else TrainOptions.momentum
+    return TrainOptions(
+        epochs=epochs,
+        batch_size=options.batch_size,
+        lr=lr,
+        schedule=schedule,
+        warmup=options.warmup * factor,
+        optimizer=options.optimizer,
+        momentum=momentum,
+    )
+
+
+def pretrain_epochs(model: NetworkModel, problem: Problem, options: BenchOptions) -> int:
+    """Pretraining epochs a pair for `problem` (`epochs_factor`); 0 for a model without pretraining."""
+    return round(options.pretrain_epochs * epochs_factor(problem.cut, options.scale)) if model.pretraining else 0
+
+
+def pretrained_stack(
+    model: NetworkModel, problem: Problem, options: BenchOptions, level: float, hooks: Hooks | None = None
+) -> tuple[StackedDenoisingAutoencoder, torch.Tensor]:
+    """The model's stack on `problem.device`, greedily pretrained by its criterion at noise `level` (not at all for
+    a model without pretraining), and the state of the generator it trained with (fine-tuning goes on from it)."""
+    device = problem.device
+    sizes = [problem.input_dim] + [options.units] * model.depth
+    setup = torch.Generator().manual_seed(options.seed)
+    stack = StackedDenoisingAutoencoder(sizes, generator=setup, activation=model.activation or options.activation)
+    stack.to(device)
+    generator = torch.Generator(device=device).manual_seed(options.seed)
+    if model.pretraining is not None:
+        factor = epochs_factor(problem.cut, options.scale)
+        train_options = stage_options(options, factor, pretrain_epochs(model, problem, options), options.pretrain_lr)
+        noise = NoNoise() if model.input_noise else model.corruption(level)
+        criterion = Criterion(model.emphasis, kind=model.pretraining)
+        pretrain(stack, problem.train, problem.val, noise, train_options, generator, hooks=hooks, criterion=criterion)
+    return stack, generator.get_state()
+
+
 def search(
     model: NetworkModel, problem: Problem, options: BenchOptions, hooks: Hooks | None = None, known: Sequence[dict] = ()
 ) -> Searched:
@@ -132,13 +174,8 @@ def search(
     again to be tested)."""
     device = problem.device
     factor = epochs_factor(problem.cut, options.scale)
-    pretrain_epochs = round(options.pretrain_epochs * factor) if model.pretraining else 0
     epochs = round(options.epochs * factor)
     patience = None if options.patience is None else round(options.patience * factor)
-    sgd = options.optimizer == Optimizer.SGD  # plain SGD, as the paper's: no momentum
-    optimizer, momentum = options.optimizer, 0.0 if sgd else TrainOptions.momentum
-    warmup = options.warmup * factor
-    activation = model.activation or options.activation
     stacks: dict[float, tuple[StackedDenoisingAutoencoder, torch.Tensor]] = {}
     tried: list[dict] = []
     best: tuple[tuple[float, float, float], dict, StackedDenoisingAutoencoder | None] | None = None
@@ -146,25 +183,7 @@ def search(
 
     def pretrained(level: float):
         if level not in stacks:
-            setup = torch.Generator().manual_seed(options.seed)
-            sizes = [problem.input_dim] + [options.units] * model.depth
-            stack = StackedDenoisingAutoencoder(sizes, generator=setup, activation=activation).to(device)
-            generator = torch.Generator(device=device).manual_seed(options.seed)
-            if model.pretraining is not None:
-                train_options = TrainOptions(
-                    epochs=pretrain_epochs,
-                    batch_size=options.batch_size,
-                    lr=options.pretrain_lr,
-                    warmup=warmup,
-                    optimizer=optimizer,
-                    momentum=momentum,
-                )
-                noise = NoNoise() if model.input_noise else model.corruption(level)
-                criterion = Criterion(model.emphasis, kind=model.pretraining)
-                pretrain(
-                    stack, problem.train, problem.val, noise, train_options, generator, hooks=hooks, criterion=criterion
-                )
-            stacks[level] = stack, generator.get_state()
+            stacks[level] = pretrained_stack(model, problem, options, level, hooks)
         return stacks[level]
 
     def trained(level: float, lr: float):
@@ -173,15 +192,7 @@ def search(
         network.add_head(problem.classes, generator=torch.Generator().manual_seed(options.seed))
         generator = torch.Generator(device=device)
         generator.set_state(state)  # every learning rate sees the same order
-        train_options = TrainOptions(
-            epochs=epochs,
-            batch_size=options.batch_size,
-            lr=lr,
-            schedule=options.schedule,
-            warmup=warmup,
-            optimizer=optimizer,
-            momentum=momentum,
-        )
+        train_options = stage_options(options, factor, epochs, lr, options.schedule)
         records = supervised_finetune(
             network,
             problem.train,
@@ -226,7 +237,7 @@ def search(
         again, network = trained(chosen["noise"], chosen["lr"])
         chosen["valid_again"] = again["valid"]
     error, _ = classification_scores(network, problem.test, problem.test_labels)
-    return Searched(error, chosen, tried, (pretrain_epochs, epochs))
+    return Searched(error, chosen, tried, (pretrain_epochs(model, problem, options), epochs))
 
 
 def svm(dataset: Dataset):

@@ -79,7 +79,7 @@ def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None 
         )
     origin = "auto"
     if recorded is not None and data.dataset in BENCHMARK_PROBLEMS:  # the data it was trained on, not the other
-        origin = "original" if (recorded.source or "").endswith(benchmark_store.ORIGINAL) else "generated"
+        origin = benchmark_store.origin(recorded.source)
     dataset = load_dataset(data.dataset, data.data_dir, data.limit, data.scale, data.scaling, origin)
     if recorded is not None:
         _check_same(dataset, recorded)

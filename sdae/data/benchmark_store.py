@@ -121,9 +121,15 @@ ORIGINAL = " (the original files)"
 GENERATED = " (sdae's generated stand-in: the original files were not found)"
 
 
+def origin(source: str | None) -> str:
+    """ "original" (read from the published files) or "generated" (sdae's stand-in), from a problem's `source` as a
+    dataset gives it and a run records it (runs recorded before the original files were read: generated)."""
+    return "original" if (source or "").endswith(ORIGINAL) else "generated"
+
+
 def is_original(dataset: Dataset) -> bool:
     """Whether a problem's dataset was read from the published files (else it is sdae's generated stand-in)."""
-    return (dataset.source or "").endswith(ORIGINAL)
+    return origin(dataset.source) == "original"
 
 
 def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.ndarray], str] | None:

@@ -30,8 +30,7 @@ class Experiment:
 def load_problem(name: str, options: BenchOptions) -> tuple[Problem, str]:
     """The problem's splits on the options' device, and which data it is (original or generated)."""
     dataset = benchmark_store.load(name, options.scale, options.data_dir)
-    data = "original" if benchmark_store.is_original(dataset) else "generated"
-    return Problem(dataset, resolve_device(options.device)), data
+    return Problem(dataset, resolve_device(options.device)), benchmark_store.origin(dataset.source)
 
 
 def tested(model: NetworkModel, problem: Problem, options: BenchOptions, hooks: Hooks | None, **changes) -> dict:

@@ -8,29 +8,12 @@ validation, the test split scored once (`sdae.report.probe.svm_errors`).
 
 from __future__ import annotations
 
-import torch
-
 from sdae.bench_options import BenchOptions
-from sdae.commands.bench_search import NetworkModel, epochs_factor
+from sdae.commands.bench_search import NetworkModel, pretrained_stack
 from sdae.commands.paper_table import paper_figure
 from sdae.loop import Hooks
-from sdae.model import StackedDenoisingAutoencoder
-from sdae.options import Criterion, TrainOptions
 from sdae.paper.common import Experiment, load_problem
 from sdae.report.figures import SDAEFigure
-from sdae.stages import pretrain
-
-
-def _stack(problem, options: BenchOptions, model: NetworkModel, level: float, hooks) -> StackedDenoisingAutoencoder:
-    setup = torch.Generator().manual_seed(options.seed)
-    stack = StackedDenoisingAutoencoder([problem.input_dim] + [options.units] * model.depth, generator=setup,
-                                        activation=options.activation).to(problem.device)  # fmt: skip
-    epochs = round(options.pretrain_epochs * epochs_factor(problem.cut, options.scale))
-    train = TrainOptions(epochs=epochs, batch_size=options.batch_size, lr=options.pretrain_lr)
-    pretrain(stack, problem.train, problem.val, model.corruption(level), train,
-             torch.Generator(device=problem.device).manual_seed(options.seed), hooks=hooks,
-             criterion=Criterion(kind=model.pretraining or "dae"))  # fmt: skip
-    return stack.cpu()
 
 
 def svm_codes(
@@ -47,7 +30,7 @@ def svm_codes(
         labels = [t.cpu().numpy() for t in (problem.train_labels, problem.val_labels, problem.test_labels)]
         results: dict[str, dict] = {}
         for kind, model in {"SdA-3": NetworkModel(3, "dae", noisy=True), "SAA-3": NetworkModel(3, "ae")}.items():
-            stack = _stack(problem, options, model, level if model.noisy else 0.0, hooks)
+            stack = pretrained_stack(model, problem, options, level if model.noisy else 0.0, hooks)[0].cpu()
             representations = layer_representations(stack, *splits)
             if results:  # the pixels' SVMs once
                 representations.pop("pixels")

@@ -14,7 +14,7 @@ import json
 
 from sdae.commands.bench import interval
 from sdae.commands.bench_search import MODELS
-from sdae.commands.paper_table import PAPER, verified
+from sdae.commands.paper_table import PAPER, checked
 from sdae.data.variants import NAMES, SPLITS
 from sdae.files import atomic_write_json
 
@@ -43,7 +43,7 @@ def cell(problem: str, model: str, result: dict | None) -> str:
     half = 100 * interval(paper / 100, n)
     if result is not None and result["error"] <= paper + half:
         ours = f"**{ours}**"
-    mark = "" if verified(problem, model) else "*"
+    mark = "" if checked(problem, model) else "*"
     return f"{ours} ({paper:.2f}{mark})"
 
 

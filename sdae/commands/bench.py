@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from sdae.bench_options import BenchOptions
 from sdae.commands.bench_search import MODELS, NETWORK_MODELS, Problem, search, svm
-from sdae.commands.paper_table import PAPER, paper_figure
+from sdae.commands.paper_table import paper_figure
 from sdae.data import benchmark_store, variants
 from sdae.device import resolve_device
 from sdae.errors import UsageError
@@ -132,7 +132,7 @@ def bench(
                 f"{name}: the earlier table's points were measured on the {earlier_data} data, and this run has the "
                 f"{data} data; they cannot be reused"
             )
-        row = BenchRow(name, sizes, data, paper_noise=PAPER[name].get("noise"))
+        row = BenchRow(name, sizes, data, paper_noise=paper_figure(name, "noise"))
         problem = Problem(dataset, device) if any(m in NETWORK_MODELS for m in models) else None
         for model in models:
             started = time.perf_counter()

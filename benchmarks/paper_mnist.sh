@@ -9,7 +9,8 @@
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/paper_mnist.sh [OUT_ROOT] [PRETRAIN_EPOCHS] [SUPERVISED_EPOCHS]
 # Environment: SEED (0), ACTIVATION (relu or sigmoid), VARIANTS ("sda3 saa3 nopretrain"),
 # PRETRAIN_ONLY=1 to stop after pretraining (e.g. for `sdae svm`), SDAE (the command),
-# DROPOUT and INPUT_DROPOUT (0: none) for the supervised fine-tuning, FINETUNE_LR (0.0005).
+# DROPOUT and INPUT_DROPOUT (0: none) for the supervised fine-tuning, FINETUNE_LR (0.0005),
+# VAL_FRACTION (0.1; 0: train on all 60,000 digits and keep the last epoch's weights, runs named -all).
 set -euo pipefail
 root=${1:-runs/paper}
 pretrain_epochs=${2:-15}
@@ -17,12 +18,14 @@ supervised_epochs=${3:-50}
 sdae=${SDAE:-sdae}
 seed=${SEED:-0}
 activation=${ACTIVATION:-relu}
-common=(--layers 1000,1000,1000 --lr 0.001 --seed "$seed" --activation "$activation" --quiet)
+val_fraction=${VAL_FRACTION:-0.1}
+common=(--layers 1000,1000,1000 --lr 0.001 --seed "$seed" --activation "$activation" --val-fraction "$val_fraction" --quiet)
 dropout=${DROPOUT:-0}
 input_dropout=${INPUT_DROPOUT:-0}
 finetune=(--supervised --epochs "$supervised_epochs" --lr "${FINETUNE_LR:-0.0005}" --schedule cosine --quiet
   --dropout "$dropout" --input-dropout "$input_dropout")
 suffix=""; [[ $dropout != 0 || $input_dropout != 0 ]] && suffix="-dropout$dropout-$input_dropout"
+[[ $val_fraction == 0 ]] && suffix="$suffix-all"
 declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none [dbn3]=none [dbn1]=none)
 for name in ${VARIANTS:-sda3 saa3 nopretrain}; do
   epochs=$pretrain_epochs; [[ $name == nopretrain ]] && epochs=0

@@ -138,7 +138,8 @@ def evaluate(run, device, data_dir, dataset, as_json):
         c = results["classification"]
         click.echo(
             f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples "
-            f"(weights of epoch {c['best_epoch']}, chosen on validation)"
+            f"(weights of epoch {c['best_epoch']}, "
+            + ("chosen on validation)" if c.get("chosen_on", "validation") == "validation" else "the last)")
         )
 
 

@@ -228,11 +228,12 @@ def finetune(ctx: click.Context, **params):
         from sdae.stages import best_record
 
         best = best_record(rows)
-        assert best.val_error is not None  # every supervised epoch is evaluated on the validation split
-        click.echo(
-            f"fine-tuned {folder.path} on the labels: kept epoch {best.epoch}, "
-            f"validation error {100 * best.val_error:.2f}%"
+        chosen = (
+            f"kept the last epoch, {best.epoch} (no validation examples held out)"
+            if best.val_error is None
+            else f"kept epoch {best.epoch}, validation error {100 * best.val_error:.2f}%"
         )
+        click.echo(f"fine-tuned {folder.path} on the labels: {chosen}")
     elif rows:
         val = "" if rows[-1].val_loss is None else f", val {rows[-1].val_loss:.5f}"
         click.echo(f"fine-tuned {folder.path}: train {rows[-1].train_loss:.5f}{val}")

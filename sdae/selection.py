@@ -33,8 +33,15 @@ def classification_scores(
 
 
 def best_record(records: list[EpochRecord]) -> EpochRecord:
-    """The supervised epoch whose weights are kept: lowest validation error, then lowest validation loss."""
-    return min((r for r in records if r.stage == StageName.SUPERVISED), key=lambda r: (r.val_error, r.val_loss))
+    """The supervised epoch whose weights are kept: lowest validation error, then lowest validation loss; the
+    last epoch where no examples were held out (a run refit on all its training examples). Raises ValueError
+    if `records` has no supervised epoch."""
+    supervised = [r for r in records if r.stage == StageName.SUPERVISED]
+    if not supervised:
+        raise ValueError("no supervised epoch in these records")
+    if supervised[-1].val_error is None:
+        return supervised[-1]
+    return min(supervised, key=lambda r: (r.val_error, r.val_loss))
 
 
 @dataclass

@@ -8,9 +8,9 @@
 - `finetune`: every layer end to end on the denoising criterion: the network's input is corrupted
   and it reconstructs the clean input.
 - `supervised_finetune`: a softmax layer on the top code, every layer trained with cross-entropy
-  on the labels of clean inputs. The validation examples choose the epoch: the weights of the
-  epoch with the lowest validation error (ties: lowest validation loss) are the result, and
-  training stops early after `patience` epochs without improvement. The test set is not used.
+  on the labels of clean inputs. The validation examples choose the epoch: the weights of the epoch
+  with the lowest validation error (ties: lowest validation loss) are the result, and training stops
+  after `patience` epochs without improvement; with none held out, the last epoch's. Test set unused.
 
 Every stage runs with the guards of `sdae.guards` (a diverging loss raises DivergenceError; dead
 units are warned about once), then the caller's hooks. `world` is this process's place in a
@@ -252,8 +252,8 @@ def supervised_finetune(
     model: StackedDenoisingAutoencoder,
     train: Examples,
     train_labels: torch.Tensor,
-    val: Examples,
-    val_labels: torch.Tensor,
+    val: Examples | None,
+    val_labels: torch.Tensor | None,
     options: TrainOptions,
     generator: torch.Generator,
     patience: int | None = None,
@@ -263,14 +263,17 @@ def supervised_finetune(
     dropout: tuple[float, float] = (0.0, 0.0),
     input_noise: Corruption | None = None,
 ) -> list[EpochRecord]:
-    """Train `model` (which must have a head) on the labels ((n,) int64 class indices); leaves it with the best
-    validation epoch's weights. `dropout`: (input, hidden) fractions dropped in training; `input_noise`: a
-    corruption of the inputs in training (`ClassLogits`)."""
+    """Train `model` (with a head) on the labels ((n,) int64 classes); leaves it with the best validation epoch's
+    weights, the last epoch's where `val` is None (ValueError with `patience`). `dropout`: (input, hidden)
+    fractions dropped in training; `input_noise`: a corruption of the inputs in training (`ClassLogits`)."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
+    if val is None and patience is not None:
+        raise ValueError("`patience` needs validation examples to stop on: hold some out (`val_fraction` > 0)")
     options = options.validate().for_examples(len(train))
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 
     def evaluate(epoch: int) -> tuple[float, float]:
+        assert val is not None and val_labels is not None
         mine = _my_share(val, world)
         error, loss = classification_scores(model, mine, distributed.shard(val_labels, world))
         error, loss = (distributed.mean_over_ranks(v, len(mine), world) for v in (error, loss))
@@ -284,13 +287,14 @@ def supervised_finetune(
         ClassificationObjective(model, train, train_labels, network),
         len(train),
         "cross-entropy",
-        evaluate=evaluate,
-        units=_monitor(model, val),
+        evaluate=None if val is None else evaluate,
+        units=_monitor(model, val if val is not None else train),
         extra=lambda: {"best": vars(best)},
         stop=lambda r: patience is not None and r.epoch - best.epoch >= patience,
         mark_steps=_marks(options, train),
     )
-    records = run_stage(stage, model, options, generator, guards(options).also(hooks), resume, world)
+    watch = guards(options, "training" if val is None else "validation").also(hooks)
+    records = run_stage(stage, model, options, generator, watch, resume, world)
     if best.weights is not None:
         model.load_state_dict(best.weights)
     return records

@@ -1,5 +1,7 @@
 """Supervised fine-tuning and the classifier estimator: the paper's fine-tuning on the labels (its section 5)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -39,6 +41,45 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(digits):
                                        patience=3)
     best = min(records, key=lambda r: (r.val_error, r.val_loss))
     assert len(records) < 200 and records[-1].epoch == best.epoch + 3
+
+
+def test_with_no_validation_examples_every_epoch_runs_and_the_last_epochs_weights_are_kept(digits):
+    """A refit on every training example (`val_fraction` 0): nothing to choose an epoch on, so the last one."""
+    from sdae.loop import Hooks
+    from sdae.stages import best_record
+
+    examples, labels = digits.examples("train"), digits.train_labels
+    model = sdae.StackedDenoisingAutoencoder([64, 32], n_classes=10, generator=torch.Generator().manual_seed(0))
+    seen = []
+    record_weights = Hooks(on_epoch=lambda r: seen.append({k: v.clone() for k, v in model.state_dict().items()}))
+    records = sdae.supervised_finetune(model, examples.subset(torch.arange(300)), labels[:300], None, None,
+                                       TrainOptions(epochs=4, batch_size=30, lr=0.01), torch.Generator().manual_seed(0),
+                                       hooks=record_weights)
+    assert [r.epoch for r in records] == [1, 2, 3, 4] and all(r.val_error is None for r in records)
+    assert best_record(records).epoch == 4
+    assert not torch.equal(seen[0]["encoder.0.linear.weight"], seen[-1]["encoder.0.linear.weight"])
+    assert all(torch.equal(v, seen[-1][k]) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="`patience` needs validation examples"):
+        sdae.supervised_finetune(model, examples.subset(torch.arange(300)), labels[:300], None, None,
+                                 TrainOptions(epochs=1), torch.Generator().manual_seed(0), patience=2)
+
+
+def test_the_cli_fine_tunes_a_run_with_no_validation_examples_and_refuses_patience_for_it(tmp_path, capsys):
+    from helpers import run_cli
+
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--layers", "16", "--epochs", "1",
+                           "--val-fraction", "0", "--out", run, "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "finetune", run, "--supervised", "--epochs", "3", "--patience", "2", "--quiet")
+    assert code != 0 and "held out no validation examples" in err and "--patience" in err, err
+    assert not (run / "weights.pt").exists()  # nothing written
+    code, out, err = run_cli(capsys, "finetune", run, "--supervised", "--epochs", "3", "--quiet")
+    assert code == 0, err
+    assert "kept the last epoch, 3 (no validation examples held out)" in out, out
+    code, out, err = run_cli(capsys, "evaluate", run)
+    assert code == 0, err
+    assert re.search(r"test classification error \d+\.\d\d% on 360 examples \(weights of epoch 3, the last\)", out), out
 
 
 class Untouchable:

@@ -70,12 +70,11 @@ def evaluate_run(
         if model.head is not None and data.dataset.test_labels is not None:
             error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
             rows = [r for r in folder.read_metrics() if r.stage == "supervised"]
-            results["classification"] = {
-                "test_error": error,
-                "test_loss": loss,
-                "test_size": len(test),
-                "best_epoch": best_record(rows).epoch if rows else None,
-            }
+            chosen_on = "validation" if rows and rows[-1].val_error is not None else "last epoch"
+            best_epoch = best_record(rows).epoch if rows else None
+            results["classification"] = dict(
+                test_error=error, test_loss=loss, test_size=len(test), best_epoch=best_epoch, chosen_on=chosen_on
+            )
         atomic_write_json(folder.path / EVALUATION, results)
     return results
 

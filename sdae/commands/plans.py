@@ -88,6 +88,11 @@ def finetune_config(
         raise UsageError(
             "`patience` stops supervised fine-tuning on the validation error; it goes with `supervised=True`"
         )
+    if options.patience is not None and folder.facts.n_val == 0:
+        raise UsageError(
+            f"{path}: `patience` stops on the validation error and this run held out no validation examples "
+            "(`val_fraction` 0); drop `patience`, or pretrain a run with `val_fraction` > 0"
+        )
     if (options.dropout or options.input_dropout) and not options.supervised:
         raise UsageError(
             "`dropout` and `input_dropout` regularize supervised fine-tuning; they go with `supervised=True`"

@@ -53,11 +53,8 @@ class RunData:
         """K for training labels 0..K-1; refuses labels that are missing, negative, too many, or one class only."""
         labels = self.dataset.train_labels
         name = self.dataset.name
-        if labels is None or self.val is None:
-            raise DataError(
-                f"dataset {name!r}: supervised fine-tuning needs labelled training data and a validation "
-                "split (`val_fraction` > 0)"
-            )
+        if labels is None:
+            raise DataError(f"dataset {name!r}: supervised fine-tuning needs labelled training data")
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= MAX_CLASSES:
             raise DataError(

@@ -223,7 +223,7 @@ def run_finetuning(
 
             def train(h: Hooks):
                 train_labels, val, val_labels = data.labels("train"), data.val, data.labels("val")
-                assert train_labels is not None and val is not None and val_labels is not None  # `class_count`
+                assert train_labels is not None  # `class_count`
                 return supervised_finetune(
                     model,
                     data.train,

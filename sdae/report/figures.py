@@ -227,9 +227,8 @@ def plot_curves(records: list[EpochRecord], path: str | os.PathLike | None = Non
         axes[1].set_ylabel(
             f"{'classification' if supervised else 'denoising'} loss (mean per {'example' if supervised else 'element'})"
         )
-        if supervised:
+        if supervised and later[-1].val_error is not None:  # none where no validation examples were held out
             errors = axes[1].twinx()
-            # every supervised epoch is evaluated on the validation split: val_error is a number
             errors.plot(
                 [r.epoch for r in later],
                 [100 * cast(float, r.val_error) for r in later],

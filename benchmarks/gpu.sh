@@ -7,13 +7,16 @@
 #   3. the paper's SdA-3 on MNIST (benchmarks/paper_mnist.sh: 784-1000-1000-1000, masking 25%,
 #      15 pretraining epochs per pair, 50 supervised);
 #   4. where there are two GPUs or more: torchrun --nproc-per-node 2 (NCCL) pretraining and fine-tuning.
-# The whole of Table 3 and the paper's other experiments at full scale are sibling scripts, run on their own (each
-# longer than this one's ten minutes): SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10 DEVICE=cuda
-# bash benchmarks/table3.sh, and the same settings for benchmarks/paper_experiments.sh (LRS=0.001,0.002,0.004).
+# `bash benchmarks/gpu.sh table3` instead runs the whole of Table 3 at full scale in one go (every column, every
+# problem, and the paper's protocol beside sdae's defaults: benchmarks/table3.sh with SCALE=1 UNITS=1000
+# PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10; hours, not minutes; results in benchmarks/results/table3-scale1*.json),
+# and `... gpu.sh paper` the paper's other experiments at full scale (benchmarks/paper_experiments.sh).
 # Installs nothing: run it from the repository root with sdae installed in .venv (or set PYTHON), MNIST
 # in $SDAE_DATA_DIR. DEVICE=cpu QUICK=1 runs the same steps, tiny, to check the script itself.
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh            # results in benchmarks/results/gpu.json
+#   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh table3     # Table 3, full scale
 set -euo pipefail
+what=${1:-checks}
 python=${PYTHON:-.venv/bin/python}
 out=${OUT:-benchmarks/results}
 device=${DEVICE:-cuda}
@@ -35,6 +38,22 @@ if [[ $quick == 1 ]]; then
   limit=(--limit 3000); pre=1; fine=2; paper=(1 2); speed=(--examples 2000 --batch-sizes 128 --memory-epochs 1)
 else
   limit=(); pre=10; fine=120; paper=(15 50); speed=(--memory-epochs 3)
+fi
+
+if [[ $what == table3 || $what == paper ]]; then
+  script=benchmarks/table3.sh; [[ $what == paper ]] && script=benchmarks/paper_experiments.sh
+  if [[ $quick == 1 ]]; then  # the script's steps on a few examples: a check of the script, not a result
+    settings=(SCALE=0.02 UNITS=16 PRETRAIN_EPOCHS=1 EPOCHS=2 PATIENCE=1 PROBLEMS=mnist-basic,rectangles
+      EMPHASIS_PROBLEMS=mnist-basic FILTERS_SCALE=0.02 FILTERS_EPOCHS=1 OUT="$work")
+  elif [[ $what == table3 ]]; then
+    settings=(SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10 OUT="$out")
+  else
+    settings=(SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 LRS=0.001,0.002,0.004 LEVELS=0.1,0.25,0.4
+      EMPHASIS_PROBLEMS=mnist-basic,mnist-rot,mnist-bg-rand,rectangles OUT="$out/paper-scale1")
+  fi
+  log "$what at ${settings[0]#SCALE=} of the data ($script)"
+  env "${settings[@]}" DEVICE="$device" PYTHON="$python" bash "$script"
+  exit 0
 fi
 
 log "1. speed benchmark"

@@ -17,6 +17,7 @@
 #   SDAE_DATA_DIR=../shared/data/mnist bash benchmarks/gpu.sh table3     # Table 3, full scale
 set -euo pipefail
 what=${1:-checks}
+[[ $what == checks || $what == table3 || $what == paper ]] || { echo "gpu.sh: unknown mode '$what'; give table3, paper or nothing" >&2; exit 2; }
 python=${PYTHON:-.venv/bin/python}
 out=${OUT:-benchmarks/results}
 device=${DEVICE:-cuda}
@@ -48,7 +49,7 @@ if [[ $what == table3 || $what == paper ]]; then
   elif [[ $what == table3 ]]; then
     settings=(SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10 OUT="$out")
   else
-    settings=(SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 LRS=0.001,0.002,0.004 LEVELS=0.1,0.25,0.4
+    settings=(SCALE=1 UNITS=1000 PRETRAIN_EPOCHS=15 EPOCHS=50 PATIENCE=10 LRS=0.001,0.002,0.004 LEVELS=0.1,0.25,0.4
       EMPHASIS_PROBLEMS=mnist-basic,mnist-rot,mnist-bg-rand,rectangles OUT="$out/paper-scale1")
   fi
   log "$what at ${settings[0]#SCALE=} of the data ($script)"

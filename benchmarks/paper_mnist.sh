@@ -25,7 +25,7 @@ input_dropout=${INPUT_DROPOUT:-0}
 finetune=(--supervised --epochs "$supervised_epochs" --lr "${FINETUNE_LR:-0.0005}" --schedule cosine --quiet
   --dropout "$dropout" --input-dropout "$input_dropout")
 suffix=""; [[ $dropout != 0 || $input_dropout != 0 ]] && suffix="-dropout$dropout-$input_dropout"
-[[ $val_fraction == 0 ]] && suffix="$suffix-all"
+[[ $(awk -v f="$val_fraction" 'BEGIN { print (f + 0 == 0) }') == 1 ]] && suffix="$suffix-all"  # 0, 0.0, ...
 declare -A noise=([sda3]=masking:0.25 [saa3]=none [nopretrain]=none [dbn3]=none [dbn1]=none)
 for name in ${VARIANTS:-sda3 saa3 nopretrain}; do
   epochs=$pretrain_epochs; [[ $name == nopretrain ]] && epochs=0

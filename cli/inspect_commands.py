@@ -63,6 +63,8 @@ def info(run, as_json):
             if last.val_error is not None:
                 best = best_record(rows)
                 val += f", best validation error {100 * best.val_error:.2f}% (epoch {best.epoch})"
+            elif stage == "supervised":
+                val += ", the last epoch kept (no validation examples held out)"
             dead = (
                 ""
                 if not last.dead_units
@@ -136,10 +138,10 @@ def evaluate(run, device, data_dir, dataset, as_json):
     click.echo(f"{'mean image':<18} {recon['mean_image_mse']:>9.5f}")
     if "classification" in results:
         c = results["classification"]
+        kept = {"validation": "chosen on validation", "last epoch": "the last"}.get(c.get("chosen_on", "validation"))
         click.echo(
-            f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples "
-            f"(weights of epoch {c['best_epoch']}, "
-            + ("chosen on validation)" if c.get("chosen_on", "validation") == "validation" else "the last)")
+            f"test classification error {100 * c['test_error']:.2f}% on {c['test_size']} examples"
+            + (f" (weights of epoch {c['best_epoch']}, {kept})" if kept else "")
         )
 
 
@@ -234,13 +236,16 @@ def svm(run, train_size, test_size, data_dir, dataset, weights):
     working_on(run)
 
     def show(result):
+        if not shown:  # the header once the data is known to suit (a refusal comes alone)
+            click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
+            shown.append(True)
         gamma = "" if result.gamma is None else f", gamma={result.gamma:.3g}"
         click.echo(
             f"  {result.representation:<9} {result.kernel:<6} {100 * result.test_error:6.2f}%  "
             f"(C={result.C:g}{gamma} chosen on validation, {result.seconds:.1f} s)"
         )
 
-    click.echo(f"fitting on the {weights} weights' codes (representation, kernel, test error):")
+    shown: list[bool] = []
     report = sdae.svm_run(
         run,
         train_size=train_size,

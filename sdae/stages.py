@@ -264,11 +264,11 @@ def supervised_finetune(
     input_noise: Corruption | None = None,
 ) -> list[EpochRecord]:
     """Train `model` (with a head) on the labels ((n,) int64 classes); leaves it with the best validation epoch's
-    weights, the last epoch's where `val` is None (ValueError with `patience`). `dropout`: (input, hidden)
+    weights, the last epoch's where `val` is None (UsageError with `patience`). `dropout`: (input, hidden)
     fractions dropped in training; `input_noise`: a corruption of the inputs in training (`ClassLogits`)."""
     train, val = as_examples(train, "train"), as_examples(val, "val")
-    if val is None and patience is not None:
-        raise ValueError("`patience` needs validation examples to stop on: hold some out (`val_fraction` > 0)")
+    if (val is None) != (val_labels is None) or (val is None and patience is not None):
+        raise UsageError("validation examples and their labels go together, or neither (no `patience` then)")
     options = options.validate().for_examples(len(train))
     best = BestEpoch(**resume.extra["best"]) if resume is not None else BestEpoch()
 

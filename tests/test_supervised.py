@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 import sdae
+from sdae.errors import UsageError
 from sdae.options import TrainOptions
 from sdae.sklearn import SDAEClassifier
 
@@ -59,7 +60,7 @@ def test_with_no_validation_examples_every_epoch_runs_and_the_last_epochs_weight
     assert best_record(records).epoch == 4
     assert not torch.equal(seen[0]["encoder.0.linear.weight"], seen[-1]["encoder.0.linear.weight"])
     assert all(torch.equal(v, seen[-1][k]) for k, v in model.state_dict().items())
-    with pytest.raises(ValueError, match="`patience` needs validation examples"):
+    with pytest.raises(UsageError, match="no `patience` then"):
         sdae.supervised_finetune(model, examples.subset(torch.arange(300)), labels[:300], None, None,
                                  TrainOptions(epochs=1), torch.Generator().manual_seed(0), patience=2)
 
@@ -71,15 +72,41 @@ def test_the_cli_fine_tunes_a_run_with_no_validation_examples_and_refuses_patien
     code, _, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--layers", "16", "--epochs", "1",
                            "--val-fraction", "0", "--out", run, "--quiet")
     assert code == 0, err
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
     code, _, err = run_cli(capsys, "finetune", run, "--supervised", "--epochs", "3", "--patience", "2", "--quiet")
     assert code != 0 and "held out no validation examples" in err and "--patience" in err, err
-    assert not (run / "weights.pt").exists()  # nothing written
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # nothing written
     code, out, err = run_cli(capsys, "finetune", run, "--supervised", "--epochs", "3", "--quiet")
     assert code == 0, err
     assert "kept the last epoch, 3 (no validation examples held out)" in out, out
     code, out, err = run_cli(capsys, "evaluate", run)
     assert code == 0, err
     assert re.search(r"test classification error \d+\.\d\d% on 360 examples \(weights of epoch 3, the last\)", out), out
+    code, out, err = run_cli(capsys, "info", run)
+    assert code == 0 and "the last epoch kept (no validation examples held out)" in out, (out, err)
+
+
+def test_a_validation_fraction_that_holds_out_no_example_is_refused(tmp_path, capsys):
+    from helpers import run_cli
+
+    code, _, err = run_cli(capsys, "pretrain", "--dataset", "digits", "--limit", "8", "--val-fraction", "0.05",
+                           "--layers", "4", "--epochs", "1", "--out", tmp_path / "r", "--quiet")
+    assert code != 0 and "--val-fraction 0.05 of 8 training examples holds out none" in err, err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_pictures_of_a_run_with_no_test_split_and_no_validation_use_its_training_examples(tmp_path):
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "mine.npz", x_train=(x[:200] / 16).astype(np.float32), y_train=y[:200])
+    run = tmp_path / "r"
+    config = sdae.RunConfig(data=sdae.DataOptions(str(tmp_path / "mine.npz"), val_fraction=0), layers=[8],
+                            device="cpu", pretrain=TrainOptions(epochs=1))
+    sdae.run_pretraining(run, config)
+    paths = sdae.visualize_run(run)
+    assert any(p.name == "filters.png" for p in paths) and len(paths) >= 3, paths
 
 
 class Untouchable:

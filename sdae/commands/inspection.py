@@ -70,27 +70,26 @@ def evaluate_run(
         if model.head is not None and data.dataset.test_labels is not None:
             error, loss = classification_scores(model, test, data.dataset.test_labels.to(device_))
             rows = [r for r in folder.read_metrics() if r.stage == "supervised"]
-            chosen_on = "validation" if rows and rows[-1].val_error is not None else "last epoch"
-            best_epoch = best_record(rows).epoch if rows else None
-            results["classification"] = dict(
-                test_error=error, test_loss=loss, test_size=len(test), best_epoch=best_epoch, chosen_on=chosen_on
-            )
+            best = best_record(rows) if rows else None  # the epoch kept: validation's choice, else the last
+            chosen_on = None if best is None else "validation" if best.val_error is not None else "last epoch"
+            kept = dict(best_epoch=best and best.epoch, chosen_on=chosen_on)
+            results["classification"] = dict(test_error=error, test_loss=loss, test_size=len(test), **kept)
         atomic_write_json(folder.path / EVALUATION, results)
     return results
 
 
 def _reconstructing_weights(folder: RunFolder) -> str:
-    """The weights whose reconstructions mean something: after supervised fine-tuning the decoder no
-    longer matches the encoder (only the encoder and the head were trained), so the pretrained ones."""
+    """The weights whose reconstructions mean something: after supervised fine-tuning (encoder and head only)
+    the decoder no longer matches the encoder, so the pretrained ones."""
     return PRETRAINED if folder.status.supervised else WEIGHTS
 
 
 def _test_or_validation(data: RunData, device) -> tuple[Examples, torch.Tensor | None, str]:
-    """The test split where the dataset has one (for pictures and codes), else the validation part."""
+    """The test split where the dataset has one (for pictures and codes), else the validation part, else training."""
     if data.dataset.test is not None:
         return data.dataset.examples("test", device), data.dataset.test_labels, "test"
     if data.val is None:
-        raise UsageError("this dataset has no test split and the run held out no validation examples")
+        return data.train, data.labels("train"), "training"
     return data.val, data.labels("val"), "validation"
 
 
@@ -206,7 +205,7 @@ def encode_run(
     else:
         examples = data.train if split == "train" else data.val
         if examples is None:
-            raise UsageError("the run held out no validation examples")
+            raise UsageError("the run held out no validation examples; use `split` train or test")
         labels = data.labels("train" if split == "train" else "val")
     model = load_model(folder).to(device_)
     result = {"codes": clean_codes(model, layer, examples, batch_size).cpu().numpy()}
@@ -250,7 +249,9 @@ def svm_run(
     if loaded.test is None or loaded.test_labels is None or loaded.train_labels is None:
         raise UsageError(f"dataset {config.data.dataset!r} has no labelled test split; SVMs need labels")
     if data.val is None:
-        raise UsageError("the run held out no validation examples, which choose the SVMs' C")
+        raise UsageError(
+            "the run held out no validation examples, which choose the SVMs' C; pretrain with `val_fraction` > 0"
+        )
     chosen = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(config.seed))[:train_size]
     train_labels, val_labels = data.labels("train"), data.labels("val")
     assert train_labels is not None and val_labels is not None  # the dataset's labels, checked above

@@ -90,8 +90,8 @@ def finetune_config(
         )
     if options.patience is not None and folder.facts.n_val == 0:
         raise UsageError(
-            f"{path}: `patience` stops on the validation error and this run held out no validation examples "
-            "(`val_fraction` 0); drop `patience`, or pretrain a run with `val_fraction` > 0"
+            f"{path}: `patience` stops on the validation error and this run held out no validation examples; "
+            "drop `patience`, or pretrain a run that holds some out (`val_fraction` > 0)"
         )
     if (options.dropout or options.input_dropout) and not options.supervised:
         raise UsageError(

@@ -86,6 +86,11 @@ def prepare(config: RunConfig, device: torch.device, recorded: DataFacts | None 
         train_index, val_index = torch.arange(n - dataset.val_count), torch.arange(n - dataset.val_count, n)
     else:
         train_index, val_index = split_indices(len(dataset.train), data.val_fraction, setup)
+        if recorded is None and data.val_fraction > 0 and not len(val_index):
+            raise DataError(
+                f"`val_fraction` {data.val_fraction:g} of {len(dataset.train)} training examples holds out none; "
+                f"give at least {1 / len(dataset.train):.3g}, or 0 to train on every example without validation"
+            )
     examples = dataset.examples("train", device)
     val = examples.subset(val_index.to(device)) if len(val_index) else None
     return RunData(dataset, examples.subset(train_index.to(device)), val, train_index, val_index, setup)

@@ -222,7 +222,8 @@ def run_finetuning(
         if config.supervised:
 
             def train(h: Hooks):
-                train_labels, val, val_labels = data.labels("train"), data.val, data.labels("val")
+                train_labels, val = data.labels("train"), data.val
+                val_labels = None if val is None else data.labels("val")
                 assert train_labels is not None  # `class_count`
                 return supervised_finetune(
                     model,

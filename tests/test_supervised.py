@@ -158,3 +158,15 @@ def test_classifier_follows_scikit_learn_conventions():
     assert clf.score(X, y) > 0.7 and 1 <= clf.best_epoch_ <= 8 and len(clf.validation_scores_) == 8
     with pytest.raises(ValueError):
         SDAEClassifier(epochs=0).fit(X, y)
+
+
+def test_the_classifier_refits_on_every_example_with_validation_fraction_0():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400], y[:400]
+    clf = SDAEClassifier(hidden_layer_sizes=(32,), pretrain_epochs=1, epochs=5, batch_size=32, learning_rate=5e-3,
+                         validation_fraction=0, random_state=0).fit(X, y)
+    assert clf.best_epoch_ == 5 and clf.validation_scores_ is None and clf.score(X, y) > 0.5
+    with pytest.raises(ValueError, match="patience stops on the validation error"):
+        SDAEClassifier(validation_fraction=0, patience=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"in \[0, 1\)"):
+        SDAEClassifier(validation_fraction=1.0).fit(X, y)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import cast
 
 import numpy as np
 import torch
@@ -33,7 +34,8 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
 
     `fit` pretrains one denoising pair per hidden layer, puts a softmax layer on the top code and
     trains every layer on the labels; a validation part of the training data (`validation_fraction`)
-    chooses the epoch whose weights are kept (early stopping).
+    chooses the epoch whose weights are kept (early stopping), or with `validation_fraction=0` every
+    example is trained on and the last epoch's weights are kept (a refit).
 
     Parameters
     ----------
@@ -51,7 +53,8 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
     patience : int or None, default=None
         Stop after this many epochs without a better validation error.
     validation_fraction : float, default=0.1
-        (`--val-fraction`, `DataOptions.val_fraction`)
+        (`--val-fraction`, `DataOptions.val_fraction`) In [0, 1); 0: no validation part, the last
+        epoch kept, no `patience`.
     batch_size : int, default=128
         (`--batch-size`, `TrainOptions.batch_size`)
     learning_rate : float, default=1e-3
@@ -80,8 +83,8 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         The trained network with its classifier head, on the CPU.
     best_epoch_ : int
         The fine-tuning epoch whose weights were kept.
-    validation_scores_ : list of float
-        Validation accuracy after each fine-tuning epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy after each fine-tuning epoch; None with `validation_fraction=0`.
     n_features_in_ : int
 
     Examples
@@ -154,8 +157,10 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         """
         hidden = check_params(self)
         fraction = self.validation_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, Real) or not 0 < fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction!r}")
+        if isinstance(fraction, bool) or not isinstance(fraction, Real) or not 0 <= fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}")
+        if fraction == 0 and self.patience is not None:
+            raise ValueError("patience stops on the validation error; it needs validation_fraction > 0")
         if self.patience is not None and (
             isinstance(self.patience, bool) or not isinstance(self.patience, Integral) or self.patience < 1
         ):
@@ -172,7 +177,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         seed = seed_from(self.random_state)
         setup = torch.Generator().manual_seed(seed)
         train_index, val_index = split_indices(len(X), self.validation_fraction, setup)
-        if len(val_index) == 0:
+        if len(val_index) == 0 and fraction > 0:
             raise ValueError(
                 f"validation_fraction={fraction} of {len(X)} sample(s) leaves no validation examples; "
                 "give more data or a larger fraction"
@@ -181,7 +186,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         values = as_float_tensor(X).to(device)
         labels = torch.from_numpy(encoded.astype(np.int64)).to(device)
         train = Examples(values[train_index.to(device)], scaling)
-        val = Examples(values[val_index.to(device)], scaling)
+        val = Examples(values[val_index.to(device)], scaling) if len(val_index) else None
         model = network(self, X.shape[1], hidden, setup, train).to(device)
         generator = torch.Generator(device=device).manual_seed(seed)
         hooks = progress(self.verbose)
@@ -200,7 +205,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
             train,
             labels[train_index.to(device)],
             val,
-            labels[val_index.to(device)],
+            None if val is None else labels[val_index.to(device)],
             train_options(
                 self,
                 epochs_for(self.epochs, len(train), self.batch_size, 30),
@@ -213,7 +218,7 @@ class SDAEClassifier(ClassifierMixin, BaseEstimator):
         )
         self.model_ = model.cpu().eval().set_scaling(scaling.offset, scaling.scale)
         self.scaling_ = (scaling.offset, scaling.scale)
-        self.validation_scores_ = [1.0 - r.val_error for r in records]
+        self.validation_scores_ = None if val is None else [1.0 - cast(float, r.val_error) for r in records]
         self.best_epoch_ = best_record(records).epoch
         return self
 

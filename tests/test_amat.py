@@ -46,7 +46,7 @@ def test_the_original_files_are_read_with_the_published_split_and_say_so(tmp_pat
     (x, y), (x_test, y_test) = published_zip(tmp_path, "convex")
     with pytest.warns(sdae.SDAEWarning, match="12 training and 5 test examples, where the published files hold 8000"):
         data = sdae.load_dataset("convex", tmp_path)
-    assert benchmark_store.is_original(data) and data.source.startswith(str(tmp_path / "convex.zip"))
+    assert benchmark_store.origin(data.source) == "original" and data.source.startswith(str(tmp_path / "convex.zip"))
     assert tuple(data.train.shape) == (12, 784) and tuple(data.test.shape) == (5, 784)
     assert data.val_count == 3  # convex's 2,000 validation examples of 8,000: the last quarter
     np.testing.assert_allclose(data.examples("train").batch(slice(None)).numpy(), x, atol=1e-6)
@@ -107,7 +107,7 @@ def test_an_online_machine_downloads_the_zip_once_records_its_checksum_and_refus
         data = sdae.load_dataset("rectangles")
     finally:
         server.shutdown()
-    assert benchmark_store.is_original(data) and len(data.train) == 12
+    assert benchmark_store.origin(data.source) == "original" and len(data.train) == 12
     folder = cache / "original"
     recorded = json.loads((folder / "checksums.json").read_text())
     assert set(recorded) == {"rectangles.zip"}

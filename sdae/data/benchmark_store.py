@@ -127,11 +127,6 @@ def origin(source: str | None) -> str:
     return "original" if (source or "").endswith(ORIGINAL) else "generated"
 
 
-def is_original(dataset: Dataset) -> bool:
-    """Whether a problem's dataset was read from the published files (else it is sdae's generated stand-in)."""
-    return origin(dataset.source) == "original"
-
-
 def original_arrays(name: str, scale: float, data_dir) -> tuple[dict[str, np.ndarray], str] | None:
     """The problem from its original files, the first `scale` of each published split, or None where there are none."""
     offline = os.environ.get("SDAE_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
